@@ -1,0 +1,49 @@
+# Bank warehouse: the two commands are `make run` and `make test`. Each creates .venv on first use.
+SHELL := /bin/bash
+PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
+	if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then echo $$p; break; fi; done)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SCALE ?= 0.1
+PYTEST_ARGS ?=
+
+.PHONY: help install run test test-external lint bench lock docs clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -n "$(PYTHON)" || { echo "Python >= 3.11 is required (none found on PATH)"; exit 1; }
+	@echo "Creating $(VENV) with $(PYTHON) and installing pinned dependencies (constraints.txt) ..."
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --upgrade pip
+	@$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP) ## create .venv and install everything (done by every target)
+
+run: $(STAMP) ## the whole pipeline on the demo bank (scale $(SCALE))
+	$(BIN)/bankwh run --demo --scale $(SCALE)
+
+test: $(STAMP) ## the pytest suites against a real PostgreSQL (embedded unless PGHOST is set)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-external: $(STAMP) ## the same suites against the server at 127.0.0.1:5432
+	PGHOST=127.0.0.1 PGPORT=5432 PGUSER=postgres PGDATABASE=bank $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP) ## ruff on Python, sqlfluff (dbt templater) on the models
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: $(STAMP) ## benchmarks (generation, ingest, dbt build, export) at scale 1
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+lock: $(STAMP) ## re-resolve dependencies from pyproject.toml and rewrite constraints.txt
+	@$(BIN)/python -m pip install --quiet --upgrade -e '.[dev]'
+	@{ head -n 2 constraints.txt; $(BIN)/python -m pip freeze --exclude-editable | grep -v '^-e'; } > constraints.txt.new
+	@mv constraints.txt.new constraints.txt
+
+clean: ## remove the venv, the embedded warehouse and generated data
+	-$(BIN)/bankwh db stop 2>/dev/null
+	rm -rf $(VENV) .warehouse target logs data/raw data/delta data/reports

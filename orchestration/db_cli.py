@@ -1,0 +1,82 @@
+"""`bankwh db ...`: start, stop and inspect the warehouse server, and print how to reach it."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+
+from . import embedded, warehouse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    db = subparsers.add_parser(
+        "db",
+        help="start, stop and inspect the warehouse PostgreSQL",
+        description=(
+            "Manage the warehouse server. Without PGHOST this is the embedded PostgreSQL under .warehouse/ "
+            "(started on demand and reused); with PGHOST set, start/stop do nothing and status/url/env describe "
+            "that server."
+        ),
+    )
+    actions = db.add_subparsers(dest="action", metavar="ACTION", required=True)
+    for name, func, text in [
+        ("start", _start, "start the embedded server (reuses a running one; clears a stale lock)"),
+        ("stop", _stop, "stop the embedded server"),
+        ("status", _status, "say whether the server runs and where; exit 1 when it does not"),
+        ("url", _url, "print the connection URL of the warehouse database"),
+        ("env", _env, "print `export PG...=...` lines: eval \"$(bankwh db env)\" then dbt build / psql work"),
+    ]:
+        sub = actions.add_parser(name, help=text, description=text)
+        sub.set_defaults(func=func)
+
+
+def _start(args: argparse.Namespace) -> int:
+    wh = warehouse.resolve(start=True)
+    where = "embedded server under " + str(embedded.warehouse_dir()) if wh.embedded else "external server"
+    print(f"warehouse ready: {wh.url} ({where})")
+    return 0
+
+
+def _stop(args: argparse.Namespace) -> int:
+    if warehouse.uses_external_server():
+        print("PGHOST is set: the warehouse is an external server, nothing to stop")
+        return 0
+    state = embedded.stop()
+    print(f"embedded server {state.state}")
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    if warehouse.uses_external_server():
+        wh = warehouse.from_env()
+        try:
+            with wh.with_database("postgres").cursor() as cur:
+                cur.execute("show server_version")
+                version = cur.fetchone()[0]
+        except Exception as exc:  # any driver error means "not reachable"; say why
+            print(f"external server {wh.host}:{wh.port} not reachable: {str(exc).strip()}")
+            return 1
+        print(f"external server {wh.host}:{wh.port} running (PostgreSQL {version}), database {wh.database}")
+        return 0
+    state = embedded.status()
+    line = f"embedded server {state.state}: data {state.pgdata}, port {state.port}"
+    if state.pid:
+        line += f", pid {state.pid}"
+    if state.detail:
+        line += f" ({state.detail})"
+    print(line)
+    if state.state == "stale-lock":
+        print("run `bankwh db start` to clear the stale lock and start the server again")
+    return 0 if state.state == "running" else 1
+
+
+def _url(args: argparse.Namespace) -> int:
+    print(warehouse.resolve(start=False).url)
+    return 0
+
+
+def _env(args: argparse.Namespace) -> int:
+    wh = warehouse.resolve(start=False)
+    for key, value in wh.env().items():
+        print(f"export {key}={shlex.quote(value)}")
+    return 0

@@ -1,0 +1,62 @@
+"""Shared fixtures: every test that needs a database gets a real PostgreSQL.
+
+The server is the warehouse's own (embedded under .warehouse/ by default, or the one PGHOST names), but each test
+session works in a database of its own, created here and dropped at the end, so tests never touch the user's
+`bank` database and two runs never see each other's tables.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from orchestration import PROJECT_ROOT, warehouse
+
+
+@pytest.fixture(scope="session")
+def server() -> warehouse.Warehouse:
+    """The warehouse server (started if embedded), connected to its maintenance database."""
+    return warehouse.resolve(start=True, log=lambda *_: None).with_database("postgres")
+
+
+def _create_db(server: warehouse.Warehouse, name: str) -> warehouse.Warehouse:
+    with server.cursor() as cur:
+        cur.execute(f'drop database if exists "{name}" with (force)')
+        cur.execute(f'create database "{name}"')
+    return server.with_database(name)
+
+
+def _drop_db(server: warehouse.Warehouse, name: str) -> None:
+    if os.environ.get("BANKWH_TEST_KEEP_DB"):
+        return
+    with server.cursor() as cur:
+        cur.execute(f'drop database if exists "{name}" with (force)')
+
+
+@pytest.fixture(scope="session")
+def session_db(server: warehouse.Warehouse) -> Iterator[warehouse.Warehouse]:
+    """A fresh database for the whole test session (shared by the slow end-to-end tests)."""
+    name = f"bankwh_test_{uuid.uuid4().hex[:8]}"
+    yield _create_db(server, name)
+    _drop_db(server, name)
+
+
+@pytest.fixture
+def fresh_db(server: warehouse.Warehouse) -> Iterator[warehouse.Warehouse]:
+    """A fresh database for one test."""
+    name = f"bankwh_t_{uuid.uuid4().hex[:10]}"
+    yield _create_db(server, name)
+    _drop_db(server, name)
+
+
+@pytest.fixture(scope="session")
+def berka_dir() -> Path:
+    """The PKDD'99 Czech bank files (read in place, never copied into the repo)."""
+    path = Path(os.environ.get("BANKWH_BERKA_DIR", PROJECT_ROOT.parent / "shared" / "data" / "berka"))
+    if not (path / "trans.asc").exists():
+        pytest.fail(f"the Berka data set is missing at {path}; set BANKWH_BERKA_DIR to its folder")
+    return path
