@@ -24,7 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ("stop", _stop, "stop the embedded server"),
         ("status", _status, "say whether the server runs and where; exit 1 when it does not"),
         ("url", _url, "print the connection URL of the warehouse database"),
-        ("env", _env, "print `export PG...=...` lines: eval \"$(bankwh db env)\" then dbt build / psql work"),
+        ("env", _env, 'print `export PG...=...` lines: eval "$(bankwh db env)" then dbt build / psql work'),
     ]:
         sub = actions.add_parser(name, help=text, description=text)
         sub.set_defaults(func=func)

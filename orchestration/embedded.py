@@ -154,8 +154,10 @@ def status(root: Path | None = None) -> ServerStatus:
     root = root or warehouse_dir()
     paths = _paths(root)
     pgdata = paths["pgdata"]
-    port = _configured_port(root) if paths["config"].exists() else int(
-        os.environ.get("BANKWH_EMBEDDED_PORT", DEFAULT_PORT)
+    port = (
+        _configured_port(root)
+        if paths["config"].exists()
+        else int(os.environ.get("BANKWH_EMBEDDED_PORT", DEFAULT_PORT))
     )
     if not (pgdata / "PG_VERSION").exists():
         return ServerStatus("not-initialised", pgdata, port, detail=f"no cluster in {pgdata}")
@@ -176,12 +178,25 @@ def status(root: Path | None = None) -> ServerStatus:
             detail=f"{pidfile} names pid {pid}, which is not running: the server crashed or was killed",
         )
     ready = _run(
-        [str(_bin("pg_isready")), "-h", "127.0.0.1", "-p", str(port), "-U", SUPERUSER, "-d", "postgres", "-q"],
+        [
+            str(_bin("pg_isready")),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-U",
+            SUPERUSER,
+            "-d",
+            "postgres",
+            "-q",
+        ],
         None,
         timeout=10,
     )
     if ready.returncode != 0:
-        return ServerStatus("starting", pgdata, port, pid, detail="process alive but not accepting connections")
+        return ServerStatus(
+            "starting", pgdata, port, pid, detail="process alive but not accepting connections"
+        )
     return ServerStatus("running", pgdata, port, pid)
 
 
@@ -208,8 +223,10 @@ def start(root: Path | None = None, *, log=print) -> ServerStatus:
         result = _run(
             [
                 str(_bin("initdb")),
-                "-D", str(paths["pgdata"]),
-                "-U", SUPERUSER,
+                "-D",
+                str(paths["pgdata"]),
+                "-U",
+                SUPERUSER,
                 "--auth=trust",
                 "--encoding=UTF8",
                 "--locale=C",
@@ -229,7 +246,7 @@ def start(root: Path | None = None, *, log=print) -> ServerStatus:
         paths["config"].write_text(json.dumps({"port": port}) + "\n")
     elif current.state == "stale-lock":
         log(f"Stale lock found: {current.detail}. Clearing it and starting again.")
-        (paths["pgdata"] / "postmaster.pid").unlink(missing_ok=True)
+        _clear_stale_locks(paths)
     if not paths["config"].exists():
         paths["config"].write_text(json.dumps({"port": port}) + "\n")
     if not _port_free(port):
@@ -242,10 +259,15 @@ def start(root: Path | None = None, *, log=print) -> ServerStatus:
     result = _run(
         [
             str(_bin("pg_ctl")),
-            "-D", str(paths["pgdata"]),
-            "-l", str(paths["log"]),
-            "-o", f"-p {port} -h 127.0.0.1 -k {paths['socket']}",
-            "-w", "-t", "60",
+            "-D",
+            str(paths["pgdata"]),
+            "-l",
+            str(paths["log"]),
+            "-o",
+            f"-p {port} -h 127.0.0.1 -k {paths['socket']}",
+            "-w",
+            "-t",
+            "60",
             "start",
         ],
         user,
@@ -259,6 +281,14 @@ def start(root: Path | None = None, *, log=print) -> ServerStatus:
     return _wait_ready(root, port)
 
 
+def _clear_stale_locks(paths: dict[str, Path]) -> None:
+    """Remove the lock files a killed postmaster leaves behind (data directory and socket directory)."""
+    (paths["pgdata"] / "postmaster.pid").unlink(missing_ok=True)
+    if paths["socket"].exists():
+        for lock in paths["socket"].glob(".s.PGSQL.*.lock"):
+            lock.unlink(missing_ok=True)
+
+
 def _wait_ready(root: Path, port: int, timeout: float = 60) -> ServerStatus:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -266,7 +296,9 @@ def _wait_ready(root: Path, port: int, timeout: float = 60) -> ServerStatus:
         if current.state == "running":
             return current
         time.sleep(0.2)
-    raise EmbeddedServerError(f"embedded PostgreSQL on port {port} did not accept connections in {timeout:.0f}s")
+    raise EmbeddedServerError(
+        f"embedded PostgreSQL on port {port} did not accept connections in {timeout:.0f}s"
+    )
 
 
 def stop(root: Path | None = None) -> ServerStatus:
@@ -274,7 +306,7 @@ def stop(root: Path | None = None) -> ServerStatus:
     root = root or warehouse_dir()
     current = status(root)
     if current.state == "stale-lock":
-        (current.pgdata / "postmaster.pid").unlink(missing_ok=True)
+        _clear_stale_locks(_paths(root))
         return status(root)
     if current.state not in ("running", "starting"):
         return current

@@ -1,0 +1,210 @@
+"""`bankwh db`: the embedded server's life cycle and the external-server path, through the real CLI.
+
+The embedded tests use a throw-away warehouse directory and port, so they never disturb the developer's
+`.warehouse/` server; the external tests use the PostgreSQL this machine runs at 127.0.0.1:5432.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psycopg2
+import pytest
+
+from orchestration import embedded
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _bankwh(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "orchestration.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+
+
+def _env_without_libpq(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    env.update(extra)
+    return env
+
+
+def _exports(output: str) -> dict[str, str]:
+    pairs = {}
+    for line in output.splitlines():
+        assert line.startswith("export "), line
+        key, _, value = line[len("export ") :].partition("=")
+        pairs[key] = value.strip("'")
+    return pairs
+
+
+@pytest.fixture
+def embedded_env(tmp_path: Path):
+    root = tmp_path / "wh"
+    env = _env_without_libpq(BANKWH_WAREHOUSE_DIR=str(root), BANKWH_EMBEDDED_PORT=str(_free_port()))
+    yield env, root
+    embedded.destroy(root)
+
+
+def test_embedded_lifecycle_start_reuse_env_stop(embedded_env):
+    env, root = embedded_env
+    before = _bankwh("db", "status", env=env)
+    assert before.returncode == 1
+    assert "not-initialised" in before.stdout
+
+    first = _bankwh("db", "start", env=env)
+    assert first.returncode == 0, first.stderr
+    assert "warehouse ready" in first.stdout
+    pid = embedded.status(root).pid
+    assert pid is not None
+
+    second = _bankwh("db", "start", env=env)
+    assert second.returncode == 0, second.stderr
+    assert embedded.status(root).pid == pid, "a second start must reuse the running server"
+
+    exports = _exports(_bankwh("db", "env", env=env).stdout)
+    assert set(exports) == {"PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE"}
+    assert exports["PGPORT"] == env["BANKWH_EMBEDDED_PORT"]
+    conn = psycopg2.connect(
+        host=exports["PGHOST"], port=exports["PGPORT"], user=exports["PGUSER"], dbname=exports["PGDATABASE"]
+    )
+    with conn, conn.cursor() as cur:
+        cur.execute("select current_database(), current_setting('server_version_num')::int")
+        db, version = cur.fetchone()
+    conn.close()
+    assert db == "bank"
+    assert version >= 180000
+
+    url = _bankwh("db", "url", env=env).stdout.strip()
+    assert url == f"postgresql://postgres@127.0.0.1:{exports['PGPORT']}/bank"
+
+    stopped = _bankwh("db", "stop", env=env)
+    assert stopped.returncode == 0
+    after = _bankwh("db", "status", env=env)
+    assert after.returncode == 1 and "stopped" in after.stdout
+
+
+def test_embedded_data_survives_restart(embedded_env):
+    env, root = embedded_env
+    assert _bankwh("db", "start", env=env).returncode == 0
+    port = int(env["BANKWH_EMBEDDED_PORT"])
+    conn = psycopg2.connect(host="127.0.0.1", port=port, user="postgres", dbname="bank")
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("create table kept (n int); insert into kept values (7)")
+    conn.close()
+    assert _bankwh("db", "stop", env=env).returncode == 0
+    assert _bankwh("db", "start", env=env).returncode == 0
+    conn = psycopg2.connect(host="127.0.0.1", port=port, user="postgres", dbname="bank")
+    with conn.cursor() as cur:
+        cur.execute("select n from kept")
+        assert cur.fetchone() == (7,)
+    conn.close()
+
+
+def test_crashed_server_is_reported_and_recovered(embedded_env):
+    env, root = embedded_env
+    assert _bankwh("db", "start", env=env).returncode == 0
+    pid = embedded.status(root).pid
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and embedded.status(root).state != "stale-lock":
+        time.sleep(0.2)
+
+    status = _bankwh("db", "status", env=env)
+    assert status.returncode == 1
+    assert "stale-lock" in status.stdout
+    assert f"pid {pid}" in status.stdout and "crashed or was killed" in status.stdout
+    assert "bankwh db start" in status.stdout
+
+    restarted = _bankwh("db", "start", env=env)
+    assert restarted.returncode == 0, restarted.stderr
+    assert "Stale lock found" in restarted.stdout
+    new_state = embedded.status(root)
+    assert new_state.state == "running" and new_state.pid != pid
+
+
+def test_port_taken_by_another_process_is_a_clear_error(embedded_env):
+    env, _root = embedded_env
+    port = int(env["BANKWH_EMBEDDED_PORT"])
+    assert _bankwh("db", "start", env=env).returncode == 0
+    assert _bankwh("db", "stop", env=env).returncode == 0
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", port))
+        blocker.listen()
+        result = _bankwh("db", "start", env=env)
+    assert result.returncode == 1
+    assert f"port {port}" in result.stderr and "taken" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def _external_env() -> dict[str, str]:
+    return _env_without_libpq(
+        PGHOST="127.0.0.1", PGPORT="5432", PGUSER="postgres", PGDATABASE="bankwh_cli_test"
+    )
+
+
+def test_external_server_status_url_env_and_start_creates_database():
+    env = _external_env()
+    status = _bankwh("db", "status", env=env)
+    assert status.returncode == 0, status.stdout + status.stderr
+    assert "external server 127.0.0.1:5432 running" in status.stdout
+
+    start = _bankwh("db", "start", env=env)
+    assert start.returncode == 0, start.stderr
+    assert "external server" in start.stdout
+    conn = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="bankwh_cli_test")
+    conn.close()
+
+    assert (
+        _bankwh("db", "url", env=env).stdout.strip() == "postgresql://postgres@127.0.0.1:5432/bankwh_cli_test"
+    )
+    assert _exports(_bankwh("db", "env", env=env).stdout)["PGHOST"] == "127.0.0.1"
+    stop = _bankwh("db", "stop", env=env)
+    assert stop.returncode == 0 and "nothing to stop" in stop.stdout
+
+    admin = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="postgres")
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute('drop database if exists "bankwh_cli_test" with (force)')
+    admin.close()
+
+
+def test_unreachable_external_server_is_reported():
+    env = _external_env()
+    env["PGPORT"] = str(_free_port())
+    status = _bankwh("db", "status", env=env)
+    assert status.returncode == 1
+    assert "not reachable" in status.stdout
+    start = _bankwh("db", "start", env=env)
+    assert start.returncode == 1
+    assert "cannot connect to PostgreSQL" in start.stderr and "Traceback" not in start.stderr
+
+
+def test_every_command_has_help():
+    from orchestration.cli import build_parser
+
+    parser = build_parser()
+    top = _bankwh("--help", env=dict(os.environ))
+    assert top.returncode == 0
+    commands = [a for a in parser._subparsers._group_actions[0].choices]
+    assert "db" in commands
+    for name in commands:
+        assert name in top.stdout
+        result = _bankwh(name, "--help", env=dict(os.environ))
+        assert result.returncode == 0, f"bankwh {name} --help failed: {result.stderr}"
+        assert "usage: bankwh " + name in result.stdout
