@@ -194,9 +194,7 @@ def status(root: Path | None = None) -> ServerStatus:
         timeout=10,
     )
     if ready.returncode != 0:
-        return ServerStatus(
-            "starting", pgdata, port, pid, detail="process alive but not accepting connections"
-        )
+        return ServerStatus("starting", pgdata, port, pid, detail="process alive but not accepting connections")
     return ServerStatus("running", pgdata, port, pid)
 
 
@@ -296,9 +294,7 @@ def _wait_ready(root: Path, port: int, timeout: float = 60) -> ServerStatus:
         if current.state == "running":
             return current
         time.sleep(0.2)
-    raise EmbeddedServerError(
-        f"embedded PostgreSQL on port {port} did not accept connections in {timeout:.0f}s"
-    )
+    raise EmbeddedServerError(f"embedded PostgreSQL on port {port} did not accept connections in {timeout:.0f}s")
 
 
 def stop(root: Path | None = None) -> ServerStatus:

@@ -99,7 +99,7 @@ def test_embedded_lifecycle_start_reuse_env_stop(embedded_env):
 
 
 def test_embedded_data_survives_restart(embedded_env):
-    env, root = embedded_env
+    env, _root = embedded_env
     assert _bankwh("db", "start", env=env).returncode == 0
     port = int(env["BANKWH_EMBEDDED_PORT"])
     conn = psycopg2.connect(host="127.0.0.1", port=port, user="postgres", dbname="bank")
@@ -153,9 +153,7 @@ def test_port_taken_by_another_process_is_a_clear_error(embedded_env):
 
 
 def _external_env() -> dict[str, str]:
-    return _env_without_libpq(
-        PGHOST="127.0.0.1", PGPORT="5432", PGUSER="postgres", PGDATABASE="bankwh_cli_test"
-    )
+    return _env_without_libpq(PGHOST="127.0.0.1", PGPORT="5432", PGUSER="postgres", PGDATABASE="bankwh_cli_test")
 
 
 def test_external_server_status_url_env_and_start_creates_database():
@@ -170,9 +168,7 @@ def test_external_server_status_url_env_and_start_creates_database():
     conn = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="bankwh_cli_test")
     conn.close()
 
-    assert (
-        _bankwh("db", "url", env=env).stdout.strip() == "postgresql://postgres@127.0.0.1:5432/bankwh_cli_test"
-    )
+    assert _bankwh("db", "url", env=env).stdout.strip() == "postgresql://postgres@127.0.0.1:5432/bankwh_cli_test"
     assert _exports(_bankwh("db", "env", env=env).stdout)["PGHOST"] == "127.0.0.1"
     stop = _bankwh("db", "stop", env=env)
     assert stop.returncode == 0 and "nothing to stop" in stop.stdout
