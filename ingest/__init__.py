@@ -1,0 +1,1 @@
+"""Ingestion of the bank's exports into the PostgreSQL raw layer with dlt."""
