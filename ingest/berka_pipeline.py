@@ -1,0 +1,228 @@
+"""Loading the Berka files into `raw_berka` with dlt, once per file content, with proof that nothing was lost.
+
+Why the bookkeeping: a file is identified by the sha256 of its bytes. `raw_berka._file_loads` gets one row per
+loaded file, written only after the row counts in the warehouse were checked against the lines read
+(lines_in = rows_loaded + rows_quarantined). That row is the commit marker: a re-run skips contents already
+recorded, and staging reads only the load each marker names, so an interrupted run never doubles a row.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from orchestration import PROJECT_ROOT
+
+from .berka_source import BERKA_FILES, ParsedFile, berka_paths, parse_file
+
+SCHEMA = "raw_berka"
+FILE_LOADS_DDL = f"""
+create table if not exists {SCHEMA}._file_loads (
+    file_name text not null,
+    entity text not null,
+    content_sha256 text not null,
+    encoding text not null,
+    lines_in bigint not null,
+    rows_loaded bigint not null,
+    rows_quarantined bigint not null,
+    new_columns text,
+    load_id text not null,
+    loaded_at timestamptz not null,
+    primary key (file_name, load_id)
+)
+"""
+QUARANTINE_DDL = f"""
+create table if not exists {SCHEMA}._quarantine (
+    file_name text not null,
+    line_number bigint not null,
+    raw_line text not null,
+    reason text not null,
+    _loaded_at timestamptz not null,
+    _dlt_load_id text not null
+)
+"""
+QUARANTINE_COLUMNS = {
+    "file_name": {"data_type": "text", "nullable": False},
+    "line_number": {"data_type": "bigint", "nullable": False},
+    "raw_line": {"data_type": "text", "nullable": False},
+    "reason": {"data_type": "text", "nullable": False},
+    "_loaded_at": {"data_type": "timestamp", "nullable": False},
+}
+
+
+def default_berka_dir() -> Path:
+    """`BANKWH_BERKA_DIR`, else the shared data folder beside the repository."""
+    return Path(os.environ.get("BANKWH_BERKA_DIR", PROJECT_ROOT.parent / "shared" / "data" / "berka"))
+
+
+def _loaded_hashes(wh) -> set[tuple[str, str]]:
+    """(file name, sha256) pairs already recorded; empty when the schema is new."""
+    with wh.cursor() as cur:
+        cur.execute("select to_regclass(%s)", (f"{SCHEMA}._file_loads",))
+        if cur.fetchone()[0] is None:
+            return set()
+        cur.execute(f"select file_name, content_sha256 from {SCHEMA}._file_loads")
+        return {(name, sha) for name, sha in cur.fetchall()}
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _credentials(wh):
+    """dlt credentials for the warehouse; an empty password (trust or peer auth) is passed as such, not missing."""
+    from dlt.destinations.impl.postgres.configuration import PostgresCredentials
+
+    creds = PostgresCredentials()
+    creds.database, creds.username, creds.password = wh.database, wh.user, wh.password
+    creds.host, creds.port = wh.host, wh.port
+    creds.resolve()
+    return creds
+
+
+def _berka_source(parsed: list[ParsedFile]):
+    """One dlt resource per raw table (Arrow chunks) plus the quarantine table."""
+    import dlt
+
+    resources = [
+        dlt.resource(iter(item.chunks), name=BERKA_FILES[item.entity], write_disposition="append") for item in parsed
+    ]
+    quarantined = [row for item in parsed for row in item.quarantine]
+
+    resources.append(
+        dlt.resource(iter([quarantined]), name="_quarantine", write_disposition="append", columns=QUARANTINE_COLUMNS)
+    )
+    return resources
+
+
+def _verify_and_record(wh, parsed: list[ParsedFile], load_id: str, loaded_at: datetime) -> None:
+    """Count what the warehouse holds for this load and record each file only when every line is accounted for."""
+    from psycopg2 import sql
+
+    with wh.cursor(autocommit=False) as cur:
+        cur.execute(FILE_LOADS_DDL)
+        cur.execute(QUARANTINE_DDL)  # present even when no line was ever quarantined, so checks can count it
+        for item in parsed:
+            table = BERKA_FILES[item.entity]
+            cur.execute(
+                sql.SQL("select count(*) from {}.{} where _file_name = %s and _dlt_load_id = %s").format(
+                    sql.Identifier(SCHEMA), sql.Identifier(table)
+                ),
+                (item.path.name, load_id),
+            )
+            in_raw = cur.fetchone()[0]
+            cur.execute(
+                f"select count(*) from {SCHEMA}._quarantine where file_name = %s and _dlt_load_id = %s",
+                (item.path.name, load_id),
+            )
+            in_quarantine = cur.fetchone()[0]
+            if in_raw != item.rows_loaded or in_raw + in_quarantine != item.lines_in:
+                raise RuntimeError(
+                    f"{item.path.name}: {item.lines_in} data lines read but the warehouse holds {in_raw} rows "
+                    f"and {in_quarantine} quarantined lines for load {load_id}"
+                )
+            cur.execute(
+                f"insert into {SCHEMA}._file_loads values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                (
+                    item.path.name,
+                    item.entity,
+                    item.content_sha256,
+                    "ascii",
+                    item.lines_in,
+                    in_raw,
+                    in_quarantine,
+                    None,
+                    load_id,
+                    loaded_at,
+                ),
+            )
+
+
+def run_berka_ingest(wh, berka_dir: Path | None = None, pipelines_dir: Path | None = None, log=print) -> dict:
+    """Load every Berka file whose content is not in `raw_berka` yet; return a summary of what happened.
+
+    Summary keys: `loaded` (file → lines_in/rows_loaded/rows_quarantined), `skipped` (files already loaded with
+    the same content), `load_id`, `seconds`.
+    """
+    import dlt
+
+    started = time.perf_counter()
+    berka_dir = Path(berka_dir) if berka_dir is not None else default_berka_dir()
+    paths = berka_paths(berka_dir)
+    known = _loaded_hashes(wh)
+    todo = [p for p in paths if (p.name, _sha256(p)) not in known]
+    skipped = [p.name for p in paths if p not in todo]
+    summary: dict = {"berka_dir": str(berka_dir), "loaded": {}, "skipped": skipped, "load_id": None}
+    if not todo:
+        log(f"berka: all {len(paths)} files already loaded, nothing to do")
+        summary["seconds"] = round(time.perf_counter() - started, 3)
+        return summary
+
+    loaded_at = datetime.now(UTC)
+    parsed = []
+    for path in todo:
+        item = parse_file(path, loaded_at)
+        log(f"berka: read {path.name}: {item.lines_in} lines, {len(item.quarantine)} quarantined")
+        parsed.append(item)
+
+    with tempfile.TemporaryDirectory(prefix="bankwh-berka-") as tmp:
+        pipeline = dlt.pipeline(
+            pipeline_name="berka",
+            pipelines_dir=str(pipelines_dir or tmp),
+            destination=dlt.destinations.postgres(credentials=_credentials(wh)),
+            dataset_name=SCHEMA,
+            progress="log" if os.environ.get("BANKWH_DLT_PROGRESS") else None,
+        )
+        dlt.config["normalize.parquet_normalizer.add_dlt_load_id"] = True
+        info = pipeline.run(_berka_source(parsed), loader_file_format="insert_values")
+        info.raise_on_failed_jobs()
+        load_id = info.loads_ids[0]
+
+    _verify_and_record(wh, parsed, load_id, loaded_at)
+    for item in parsed:
+        summary["loaded"][item.path.name] = {
+            "lines_in": item.lines_in,
+            "rows_loaded": item.rows_loaded,
+            "rows_quarantined": len(item.quarantine),
+            "content_sha256": item.content_sha256,
+        }
+    summary["load_id"] = load_id
+    summary["seconds"] = round(time.perf_counter() - started, 3)
+    total = sum(v["rows_loaded"] for v in summary["loaded"].values())
+    log(f"berka: loaded {len(parsed)} files, {total} rows into {SCHEMA} in {summary['seconds']} s")
+    return summary
+
+
+def _cmd_ingest(args: argparse.Namespace) -> int:
+    from orchestration import warehouse
+
+    wh = warehouse.resolve()
+    summary = run_berka_ingest(wh, Path(args.berka_dir) if args.berka_dir else None)
+    for name, counts in summary["loaded"].items():
+        print(
+            f"  {name}: {counts['lines_in']} lines, {counts['rows_loaded']} rows, "
+            f"{counts['rows_quarantined']} quarantined"
+        )
+    return 0
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "berka-ingest",
+        help="load the PKDD'99 Czech bank files into raw_berka",
+        description=(
+            "Load the PKDD'99 Czech bank (.asc) files into the raw_berka schema with dlt. Files whose content "
+            "(sha256) is already recorded in raw_berka._file_loads are skipped, so re-running is safe."
+        ),
+    )
+    parser.add_argument(
+        "--berka-dir",
+        help="folder holding account.asc … trans.asc (default: $BANKWH_BERKA_DIR or ../shared/data/berka)",
+    )
+    parser.set_defaults(func=_cmd_ingest)
