@@ -11,6 +11,7 @@ import json
 import sys
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -45,6 +46,7 @@ class BankApiServer(ThreadingHTTPServer):
         self.quiet = quiet
         self.surveys = store.survey_table(data_dir, self.log)
         self.fx_rates = store.fx_table(data_dir, self.log)
+        self.status_counts: Counter[int] = Counter()  # answers given so far, by HTTP status
         self._counter = 0
         self._counter_lock = threading.Lock()
         super().__init__(address, BankApiHandler)
@@ -57,6 +59,10 @@ class BankApiServer(ThreadingHTTPServer):
     def log(self, message: str) -> None:
         if not self.quiet:
             print(f"bank api: {message}", file=sys.stderr, flush=True)
+
+    def count_status(self, status: int) -> None:
+        with self._counter_lock:
+            self.status_counts[status] += 1
 
     def next_request_number(self) -> int:
         """1-based number of this API request (health checks excluded), shared by all handler threads."""
@@ -80,6 +86,7 @@ class BankApiHandler(BaseHTTPRequestHandler):
             # The backing files break the contract: say which line, and let the client retry later.
             status, body, headers = 500, {"error": f"backing data is invalid: {exc}"}, {}
         self._send_json(status, body, headers)
+        self.server.count_status(status)
         elapsed_ms = (time.monotonic() - started) * 1000
         self.server.log(f'{self.client_address[0]} "GET {self.path}" {status} {elapsed_ms:.0f}ms')
 
@@ -87,6 +94,7 @@ class BankApiHandler(BaseHTTPRequestHandler):
         self._send_json(
             405, {"error": f"method {self.command} not allowed; the API is read-only (GET)"}, {"Allow": "GET"}
         )
+        self.server.count_status(405)
         self.server.log(f'{self.client_address[0]} "{self.command} {self.path}" 405')
 
     do_POST = do_PUT = do_PATCH = do_DELETE = _refuse_method
@@ -173,7 +181,8 @@ def start_server(
 ) -> tuple[BankApiServer, threading.Thread]:
     """Serve the API from a background thread (for tests and the nightly flow); stop it with `stop_server`."""
     server = make_server(data_dir, port, host, token, Behaviour(slow_ms, rate_limit_every, fail_every), quiet)
-    thread = threading.Thread(target=server.serve_forever, name="bank-api", daemon=True)
+    # A short poll interval makes `stop_server` return quickly (tests start and stop many servers).
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="bank-api", daemon=True)
     thread.start()
     return server, thread
 

@@ -3,7 +3,9 @@
 The generator keeps appending days while the API runs, so every request first compares the files' (name, size,
 mtime) signature with the one it loaded and reloads on any difference. A final line without its LF is a line the
 generator is still writing (the contract says every line ends with LF): it is left out until it is complete, so a
-client never sees half a record. A value that breaks the contract raises `DataError` naming file, line and rule.
+client never sees half a record. Rows of a file must not show up in pieces otherwise, because a client that already
+read a later timestamp would never ask for an earlier one again: the generator writes each delivery file whole.
+A value that breaks the contract raises `DataError` naming file, line and rule.
 """
 
 from __future__ import annotations
