@@ -44,7 +44,11 @@ def _failure_message(exc: BaseException, base_url: str) -> str:
     if status == 401:
         return f"the bank API at {base_url} refused the token (401); set BANKWH_API_TOKEN or sources.bank_api.token"
     if status is not None:
-        return f"the bank API at {base_url} answered {status} after retries: {str(cause).strip()[:300]}"
+        try:
+            reason = response.json()["error"]
+        except (ValueError, KeyError, TypeError):
+            reason = str(cause).strip()[:300]
+        return f"the bank API at {base_url} answered {status} after retries: {reason}"
     name = type(cause).__name__
     if "Connection" in name:
         return f"cannot reach the bank API at {base_url} ({name}); is `bankwh api serve` running?"

@@ -168,6 +168,16 @@ def test_a_wrong_token_fails_with_a_clear_error(api: BankApiServer, fresh_db: Wa
     assert api.status_counts[401] >= 1 and api.status_counts[200] == 0
 
 
+def test_invalid_data_at_the_bank_fails_naming_file_and_line(
+    api: BankApiServer, data_dir: Path, fresh_db: Warehouse, tmp_path: Path
+) -> None:
+    path = data_dir / "raw/surveys/2025-01-06.csv"
+    path.write_text(SURVEY_HEADER + "\nS0100,C001,2025-01-06,app,7,5,,06/01/2025 10:00\n", encoding="utf-8")
+    with pytest.raises(RuntimeError, match=r"answered 500 after retries: .*surveys/2025-01-06.csv line 2: answered_at"):
+        run_api_ingest(fresh_db, api.url, TOKEN, tmp_path / "pipelines", max_attempts=2, **FAST, log=lambda _: None)
+    assert api.status_counts[500] >= 2  # retried before giving up
+
+
 def test_an_unreachable_api_fails_with_a_clear_error(data_dir: Path, fresh_db: Warehouse, tmp_path: Path) -> None:
     server, thread = start_server(data_dir, token=TOKEN)
     url = server.url
