@@ -86,6 +86,7 @@ def dlt_settings() -> Iterator[None]:
         "NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID": "true",
         "DATA_WRITER__FILE_MAX_ITEMS": str(FILE_MAX_ITEMS),
         "LOAD__WORKERS": str(LOAD_WORKERS),
+        "RUNTIME__DLTHUB_TELEMETRY": "false",
         "RUNTIME__LOG_LEVEL": os.environ.get("RUNTIME__LOG_LEVEL", "WARNING"),
     }
     saved = {key: os.environ.get(key) for key in values}

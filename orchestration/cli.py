@@ -14,6 +14,7 @@ import sys
 COMMAND_MODULES = [
     "orchestration.db_cli",
     "bank_sim.api_cli",
+    "ingest.cli",
 ]
 
 
