@@ -60,6 +60,18 @@ class SchemaChangeError(RuntimeError):
 class ParityError(RuntimeError):
     """The Delta table read back does not match PostgreSQL."""
 
+    def __init__(self, message: str, parity_result: dict[str, Any]):
+        super().__init__(message)
+        self.parity_result = parity_result
+
+
+class ExportError(RuntimeError):
+    """Some marts could not be exported; the others were (their results are attached)."""
+
+    def __init__(self, message: str, results: list[MartExport]):
+        super().__init__(message)
+        self.results = results
+
 
 @dataclass(frozen=True)
 class ExportConfig:
@@ -361,12 +373,15 @@ def export_mart(
         month_counts = {m: v[0] for m, v in current.items()} if fact else None
         result.parity = parity.check_parity(conn, config.schema, mart, columns, path, month_counts)
         if not result.parity["ok"]:
-            if previous_version is not None:
+            # Unpublish what this export wrote; a table that was already wrong before is left for --full.
+            restore = previous_version is not None and result.action != "unchanged"
+            if restore:
                 dt.restore(previous_version)
             raise ParityError(
                 f"mart {mart}: Delta version {result.parity['version']} does not match PostgreSQL "
                 f"({'; '.join(result.parity['mismatches'])}); "
-                + (f"restored version {previous_version}" if previous_version is not None else "new table")
+                + (f"restored version {previous_version}" if restore else "rerun the export with --full"),
+                result.parity,
             )
         result.vacuumed_files = vacuum(dt, config.retention_hours)
         result.version = DeltaTable(str(path)).version()
@@ -400,12 +415,25 @@ def export_marts(
         if not marts:
             raise RuntimeError(f"schema {config.schema} has no tables to export (run dbt build first)")
     results: list[MartExport] = []
-    try:
-        for i, mart in enumerate(marts, 1):
-            log(f"[{i}/{len(marts)}] exporting {config.schema}.{mart} → {config.root / mart}")
-            results.append(export_mart(wh, mart, config, full=full))
-    finally:
-        parity.record(config.root, [dict(r.parity, action=r.action) for r in results if r.parity])
+    checked: list[dict[str, Any]] = []
+    failures: list[str] = []
+    for i, mart in enumerate(marts, 1):
+        log(f"[{i}/{len(marts)}] exporting {config.schema}.{mart} → {config.root / mart}")
+        try:
+            result = export_mart(wh, mart, config, full=full)
+        except ParityError as exc:
+            checked.append(dict(exc.parity_result, action="failed"))
+            failures.append(str(exc))
+            continue
+        except (SchemaChangeError, ValueError) as exc:
+            failures.append(str(exc))
+            continue
+        results.append(result)
+        checked.append(dict(result.parity, action=result.action))
+        log(f"      {result.action}: {result.rows} rows, version {result.version}, {result.seconds:.2f} s")
+    parity.record(config.root, checked)
+    if failures:
+        raise ExportError(f"{len(failures)} of {len(marts)} mart(s) not exported: " + " | ".join(failures), results)
     return results
 
 

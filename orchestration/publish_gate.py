@@ -1,0 +1,86 @@
+"""The publish gate: marts reach Delta Lake only when dbt built them and every error-severity test passed.
+
+Why a gate before the export rather than after: Delta consumers read the latest version; keeping the previous
+version published is only possible if a bad build never writes a new one. Warn-severity tests are reported but do
+not block (dbt gives them status `warn`, error-severity failures get `fail`).
+Works on a live dbt result (`dbtRunnerResult`) and on a `target/run_results.json` file alike.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+BLOCKING_TEST_STATUSES = {"fail", "error", "runtime error"}
+BLOCKING_NODE_STATUSES = {"error", "runtime error"}
+
+
+@dataclass(frozen=True)
+class NodeResult:
+    unique_id: str
+    status: str
+    message: str = ""
+
+    @property
+    def resource_type(self) -> str:
+        return self.unique_id.split(".", 1)[0]
+
+    @property
+    def name(self) -> str:
+        return self.unique_id.split(".")[-1] if self.resource_type != "test" else self.unique_id.split(".")[2]
+
+    @property
+    def is_test(self) -> bool:
+        return self.resource_type in ("test", "unit_test")
+
+
+class PublishBlocked(RuntimeError):
+    """dbt produced a failing error-severity test or a failed model: nothing is exported."""
+
+
+def _status(value: Any) -> str:
+    return str(getattr(value, "value", value)).lower()
+
+
+def from_dbt_result(res) -> list[NodeResult]:
+    """Node results of a `dbtRunnerResult` (as returned by PrefectDbtRunner.invoke)."""
+    results = getattr(res.result, "results", None) or []
+    return [NodeResult(r.node.unique_id, _status(r.status), str(r.message or "")) for r in results]
+
+
+def from_run_results(path: Path) -> list[NodeResult]:
+    """Node results of a dbt `run_results.json` artifact."""
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    return [NodeResult(r["unique_id"], _status(r["status"]), str(r.get("message") or "")) for r in data["results"]]
+
+
+def blocking(results: list[NodeResult]) -> list[NodeResult]:
+    """Failed error-severity tests and errored models, seeds or snapshots."""
+    return [
+        r
+        for r in results
+        if (r.is_test and r.status in BLOCKING_TEST_STATUSES) or (not r.is_test and r.status in BLOCKING_NODE_STATUSES)
+    ]
+
+
+def warnings(results: list[NodeResult]) -> list[NodeResult]:
+    return [r for r in results if r.status == "warn"]
+
+
+def check(results: list[NodeResult]) -> None:
+    """Raise PublishBlocked naming every blocking node; return quietly when publishing may go on."""
+    blockers = blocking(results)
+    if not blockers:
+        return
+    tests = [r for r in blockers if r.is_test]
+    nodes = [r for r in blockers if not r.is_test]
+    parts = []
+    if tests:
+        parts.append(f"{len(tests)} failing error-severity test(s): " + ", ".join(r.name for r in tests))
+    if nodes:
+        parts.append(f"{len(nodes)} failed node(s): " + ", ".join(r.unique_id for r in nodes))
+    raise PublishBlocked(
+        "publish gate closed, Delta export skipped and the previous Delta versions stay published: " + "; ".join(parts)
+    )
