@@ -15,6 +15,7 @@ COMMAND_MODULES = [
     "orchestration.db_cli",
     "bank_sim.api_cli",
     "ingest.cli",
+    "orchestration.flow_cli",
 ]
 
 

@@ -1,0 +1,205 @@
+"""`bankwh run`, `bankwh serve`, `bankwh export`: run the nightly flow once, on its schedule, or export only."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from . import PROJECT_ROOT
+
+PREFECT_YAML = PROJECT_ROOT / "prefect.yaml"
+DEFAULT_DELTA_ROOT = PROJECT_ROOT / "data" / "delta"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    run = subparsers.add_parser(
+        "run",
+        help="run the nightly flow once (ingest, dbt build, Delta export)",
+        description=(
+            "Run the nightly Prefect flow once, in this process: ingest the sources, `dbt build` (every model and "
+            "test a task), and when every error-severity test passed export the marts to Delta Lake. A run that "
+            "finds another nightly run in progress waits for it (or, with --no-wait, is refused)."
+        ),
+    )
+    run.add_argument("--demo", action="store_true", help="generate the demo bank into data/raw if missing and "
+                     "serve the bank API locally for the api source")  # fmt: skip
+    run.add_argument("--scale", type=float, default=0.1, help="demo bank scale for --demo (default 0.1)")
+    run.add_argument("--full-refresh", action="store_true", help="dbt --full-refresh and a full Delta rewrite")
+    run.add_argument("--select", help='dbt node selection, e.g. "marts+" (default: everything)')
+    run.add_argument(
+        "--sources",
+        default="files,api,berka",
+        help="comma-separated sources to ingest: files, api, berka; '' for none (default all three)",
+    )
+    run.add_argument("--no-dbt", action="store_true", help="skip dbt build (export what is in the marts)")
+    run.add_argument("--no-export", action="store_true", help="skip the Delta export")
+    run.add_argument("--marts", nargs="+", help="export only these marts (default every mart)")
+    run.add_argument("--data-dir", type=Path, default=PROJECT_ROOT / "data" / "raw", help="landing files folder")
+    run.add_argument("--delta-root", type=Path, default=DEFAULT_DELTA_ROOT, help="Delta tables folder")
+    run.add_argument("--api-url", help="bank API base URL (default $BANKWH_API_URL; --demo serves one)")
+    run.add_argument("--no-wait", action="store_true", help="refuse instead of waiting when a run is in progress")
+    run.set_defaults(func=_run)
+
+    serve = subparsers.add_parser(
+        "serve",
+        help="serve the nightly flow on its schedule (no Prefect server needed)",
+        description=(
+            "Serve the nightly flow on this machine with the schedule of the `nightly` deployment in prefect.yaml "
+            "(cron 0 2 * * *, Europe/Paris unless overridden). Runs until interrupted; at most one run at a time."
+        ),
+    )
+    serve.add_argument("--cron", help="override the cron expression of prefect.yaml")
+    serve.add_argument("--timezone", help="override the schedule's time zone (IANA name, e.g. Europe/Paris)")
+    serve.add_argument("--config", type=Path, default=PREFECT_YAML, help="prefect.yaml to read")
+    serve.set_defaults(func=_serve)
+
+    export = subparsers.add_parser(
+        "export",
+        help="export the marts to Delta Lake (incremental) and check parity",
+        description=(
+            "Export every mart of schema `marts` (or --marts) to <root>/<mart> as Delta tables: facts partitioned "
+            "by month and rewritten only where the month changed, other tables replaced when they changed. Each "
+            "table is read back and compared with PostgreSQL (rows, sums); results go to <root>/_parity.jsonl."
+        ),
+    )
+    export.add_argument("--marts", nargs="+", help="marts to export (default every mart)")
+    export.add_argument("--full", action="store_true", help="rewrite every table whole")
+    export.add_argument("--root", type=Path, default=DEFAULT_DELTA_ROOT, help="Delta tables folder (data/delta)")
+    export.add_argument("--retention-hours", type=int, default=168, help="vacuum files older than this (168)")
+    export.add_argument(
+        "--compact-min-files", type=int, default=16, help="compact a partition with this many files (16)"
+    )
+    export.add_argument(
+        "--allow-schema-overwrite",
+        action="store_true",
+        help="replace a Delta table's schema when a mart dropped or retyped columns (default: fail)",
+    )
+    export.add_argument(
+        "--partition-column",
+        action="append",
+        default=[],
+        metavar="FACT=COLUMN",
+        help="date column a fact's month partition comes from (default: chosen automatically)",
+    )
+    export.set_defaults(func=_export)
+
+
+def load_deployment(path: Path = PREFECT_YAML, name: str = "nightly") -> dict[str, Any]:
+    """The deployment `name` of prefect.yaml, as a dict."""
+    import yaml
+
+    if not path.exists():
+        raise FileNotFoundError(f"{path} not found")
+    config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    for deployment in config.get("deployments") or []:
+        if deployment.get("name") == name:
+            return deployment
+    raise ValueError(f"{path} has no deployment named {name!r}")
+
+
+def schedule_of(deployment: dict[str, Any], cron: str | None = None, timezone: str | None = None):
+    """The Prefect Cron schedule of a deployment (first cron schedule), with optional overrides."""
+    from prefect.schedules import Cron
+
+    crons = [s for s in deployment.get("schedules") or [] if s.get("cron")]
+    if not crons and not cron:
+        raise ValueError(f"deployment {deployment.get('name')} has no cron schedule")
+    base = crons[0] if crons else {}
+    return Cron(cron or base["cron"], timezone=timezone or base.get("timezone") or "UTC")
+
+
+def _parse_sources(text: str) -> list[str]:
+    return [s.strip() for s in text.split(",") if s.strip()]
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .flows import nightly
+
+    api_server = None
+    api_url = args.api_url
+    try:
+        if args.demo:
+            manifest = args.data_dir / "manifest.json"
+            if not manifest.exists():
+                from . import cli
+
+                print(f"generating the demo bank (scale {args.scale}) into {args.data_dir} ...")
+                gen_args = ["generate", "--scale", str(args.scale)]
+                if args.data_dir != PROJECT_ROOT / "data" / "raw":
+                    gen_args += ["--out", str(args.data_dir)]
+                if cli.main(gen_args) != 0:
+                    raise RuntimeError("generating the demo bank failed")
+            if "api" in _parse_sources(args.sources) and not api_url:
+                from bank_sim.api.server import start_server
+
+                api_server = start_server(args.data_dir)
+                api_url = api_server[0].url
+                print(f"bank API serving {args.data_dir} at {api_url}")
+        summary = nightly(
+            sources=_parse_sources(args.sources),
+            full_refresh=args.full_refresh,
+            select=args.select,
+            run_dbt=not args.no_dbt,
+            export=not args.no_export,
+            marts=args.marts,
+            data_dir=str(args.data_dir),
+            api_url=api_url,
+            delta_root=str(args.delta_root),
+            wait_for_lock=not args.no_wait,
+        )
+    finally:
+        if api_server is not None:
+            from bank_sim.api.server import stop_server
+
+            stop_server(*api_server)
+    from .flows import format_summary
+
+    print(format_summary(summary))
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from .flows import nightly
+
+    deployment = load_deployment(args.config)
+    schedule = schedule_of(deployment, args.cron, args.timezone)
+    print(f"serving nightly on cron {schedule.cron!r} ({schedule.timezone}); Ctrl-C stops")
+    nightly.serve(
+        name=deployment["name"],
+        schedules=[schedule],
+        parameters=deployment.get("parameters") or {},
+        tags=deployment.get("tags") or [],
+        description=deployment.get("description"),
+        limit=1,
+    )
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from . import warehouse
+    from .delta_export import ExportConfig, ExportError, export_marts, summary_table
+
+    overrides = {}
+    for item in args.partition_column:
+        fact, sep, column = item.partition("=")
+        if not sep or not fact or not column:
+            raise ValueError(f"--partition-column expects FACT=COLUMN, got {item!r}")
+        overrides[fact] = column
+    config = ExportConfig(
+        root=args.root,
+        retention_hours=args.retention_hours,
+        compact_min_files=args.compact_min_files,
+        allow_schema_overwrite=args.allow_schema_overwrite,
+        partition_columns=overrides,
+    )
+    wh = warehouse.resolve(start=True)
+    try:
+        results = export_marts(wh, marts=args.marts, config=config, full=args.full)
+    except ExportError as exc:
+        if exc.results:
+            print(summary_table(exc.results))
+        raise
+    print(summary_table(results))
+    print(f"parity recorded in {config.root / '_parity.jsonl'}")
+    return 0 if all(r.parity_ok for r in results) else 1
