@@ -6,7 +6,7 @@ swallows the next line. Fields keep their text exactly as delivered; only the CS
 field becomes NULL (the contract: "empty field = no value"). A trailing CR is taken as part of the line ending.
 
 Encoding is decided per file: valid UTF-8 is UTF-8; a file that is not valid UTF-8 and shows no UTF-8 multi-byte
-text is a legacy 8-bit export and is decoded as Latin-1 (or cp1252 when it uses bytes 0x80-0x9F, which Latin-1
+text (fewer valid multi-byte lines than invalid ones) is a legacy 8-bit export and is decoded as Latin-1 (or cp1252 when it uses bytes 0x80-0x9F, which Latin-1
 maps to invisible control characters); a mostly-UTF-8 file keeps UTF-8 and quarantines the lines that are not.
 An override names the encoding outright, and lines it cannot decode are quarantined.
 """
@@ -74,7 +74,7 @@ def detect_encoding(raw_lines: list[bytes]) -> str:
             utf8_text += 1
         except UnicodeDecodeError:
             invalid += 1
-    if invalid == 0 or utf8_text > invalid:
+    if invalid == 0 or utf8_text >= invalid:
         return "utf-8"
     return _legacy_encoding(raw_lines)
 

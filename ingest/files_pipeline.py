@@ -130,7 +130,7 @@ def _load(pipeline, resources, log: Callable[[str], None]) -> str:
     from dlt.pipeline.exceptions import PipelineStepFailed
 
     try:
-        pipeline.extract(resources, loader_file_format="csv")
+        extracted = pipeline.extract(resources, loader_file_format="csv")
         log("normalizing")
         pipeline.normalize()
         log("loading into PostgreSQL (COPY)")
@@ -141,9 +141,8 @@ def _load(pipeline, resources, log: Callable[[str], None]) -> str:
         raise RuntimeError(
             f"dlt {exc.step} step failed: {cause}; no file was recorded as loaded, the next run loads them again"
         ) from exc
-    if not info.loads_ids:
-        raise RuntimeError("dlt loaded no package although files were extracted")
-    return info.loads_ids[-1]
+    # the id of the package extract created; when no file held a record dlt skips loading it (no rows, no id)
+    return extracted.loads_ids[-1]
 
 
 def _verify(cur, stats: list[FileStats]) -> list[str]:
@@ -224,7 +223,10 @@ def run_files_ingest(
         with dlt_settings():
             pipeline = _pipeline(wh, pipelines_dir, progress)
             if pipeline.has_pending_data:
-                pipeline.drop_pending_packages()
+                # abort (not resume) the interrupted package: the ledger decides what reloads, and the local
+                # schema goes back to where the package started; load() completes the abort
+                pipeline.abort_packages()
+                pipeline.load()
                 summary.notes.append("dropped the unfinished load package of an interrupted run; its files reload")
             with wh.cursor(autocommit=False) as cur:
                 deleted = ledger.delete_unrecorded_rows(cur)
