@@ -1,0 +1,76 @@
+{#-
+    Safe casting of the core-banking export's text columns. Every macro takes a SQL expression and returns NULL
+    (never an error) for a value it cannot read, so a bad row is flagged by the staging model instead of failing
+    the whole run. The formats are the ones docs/source_contract.md lists, including the known defects.
+-#}
+
+{% macro clean_text(expr) -%}
+    nullif(trim({{ expr }}), '')
+{%- endmacro %}
+
+{#- Codes (channels, statuses, product types): trimmed and lower-cased. -#}
+{% macro clean_code(expr) -%}
+    lower(nullif(trim({{ expr }}), ''))
+{%- endmacro %}
+
+{#- ISO codes (currencies, countries): trimmed and upper-cased. -#}
+{% macro clean_iso_code(expr) -%}
+    upper(nullif(trim({{ expr }}), ''))
+{%- endmacro %}
+
+{#- Signed decimal with a point (`-12.50`) or a decimal comma (`"12,50"`, the decimal_comma defect). -#}
+{% macro parse_amount(expr, scale=2) -%}
+    (case
+        when trim({{ expr }}) ~ '^[+-]?[0-9]+(\.[0-9]+)?$'
+            then trim({{ expr }})::numeric
+        when trim({{ expr }}) ~ '^[+-]?[0-9]+,[0-9]+$'
+            then replace(trim({{ expr }}), ',', '.')::numeric
+    end)::numeric(18, {{ scale }})
+{%- endmacro %}
+
+{% macro parse_integer(expr) -%}
+    (case when trim({{ expr }}) ~ '^[+-]?[0-9]{1,9}$' then trim({{ expr }})::integer end)
+{%- endmacro %}
+
+{#- ISO dates plus the date_format defect's DD.MM.YYYY, DD/MM/YYYY and YYYY/MM/DD. -#}
+{% macro parse_date(expr) -%}
+    (case
+        when trim({{ expr }}) ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' then to_date(trim({{ expr }}), 'YYYY-MM-DD')
+        when trim({{ expr }}) ~ '^[0-9]{2}\.[0-9]{2}\.[0-9]{4}$' then to_date(trim({{ expr }}), 'DD.MM.YYYY')
+        when trim({{ expr }}) ~ '^[0-9]{2}/[0-9]{2}/[0-9]{4}$' then to_date(trim({{ expr }}), 'DD/MM/YYYY')
+        when trim({{ expr }}) ~ '^[0-9]{4}/[0-9]{2}/[0-9]{2}$' then to_date(trim({{ expr }}), 'YYYY/MM/DD')
+    end)
+{%- endmacro %}
+
+{#- Bank-time timestamps `<date>T<HH:MM[:SS]>` (or a space), the date part in any format parse_date reads;
+    a bare date means midnight. -#}
+{% macro parse_timestamp(expr) -%}
+    (case
+        when trim({{ expr }}) ~ '^[^ T]+[T ][0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?$'
+            then {{ parse_date("substring(trim(" ~ expr ~ ") from '^([^ T]+)[T ]')") }}
+                + substring(trim({{ expr }}) from '[T ]([0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?)$')::time
+        else {{ parse_date(expr) }}::timestamp
+    end)
+{%- endmacro %}
+
+{#- The delivery (business) date of a landing file, from its name `<entity>/YYYY-MM-DD.csv`. -#}
+{% macro delivery_date_from_file(expr) -%}
+    to_date(substring({{ expr }} from '([0-9]{4}-[0-9]{2}-[0-9]{2})\.csv$'), 'YYYY-MM-DD')
+{%- endmacro %}
+
+{#- ISO 13616 check: two letters, two check digits, 11-30 alphanumerics, and the mod-97 remainder of the
+    rearranged number (letters as 10..35) equal to 1. Spaces are ignored, as printed IBANs contain them. -#}
+{% macro is_valid_iban(expr) -%}
+    (
+        upper(replace({{ expr }}, ' ', '')) ~ '^[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}$'
+        and (
+            select string_agg(
+                case when ch ~ '[0-9]' then ch else (ascii(ch) - 55)::text end, '' order by pos
+            )
+            from unnest(string_to_array(
+                substr(upper(replace({{ expr }}, ' ', '')), 5) || substr(upper(replace({{ expr }}, ' ', '')), 1, 4),
+                null
+            )) with ordinality as chars (ch, pos)
+        )::numeric % 97 = 1
+    )
+{%- endmacro %}

@@ -1,0 +1,35 @@
+{#- Dedup rule: the latest version wins (highest updated_at; ties, including exact duplicates, go to the latest delivery, then the last line). -#}
+with
+
+ranked as (
+    select
+        *,
+        row_number() over (
+            partition by account_id
+            order by updated_at desc, delivery_date desc, source_file_name desc, source_line_number desc
+        ) as version_rank,
+        count(*) over (partition by account_id) as rows_delivered
+    from {{ ref('stg_core_banking__accounts') }}
+    where is_valid
+)
+
+select
+    {{ core_banking_system() }}::text as source_system,
+    account_id,
+    client_id,
+    iban,
+    product_code,
+    currency,
+    opened_on,
+    closed_on,
+    coalesce(status, case when closed_on is not null then 'closed' else 'active' end) as status,
+    coalesce(credit_limit, 0)::numeric(18, 2) as credit_limit,
+    coalesce(overdraft_limit, 0)::numeric(18, 2) as overdraft_limit,
+    updated_at,
+    rows_delivered::integer as rows_delivered,
+    source_file_name,
+    source_line_number,
+    delivery_date,
+    loaded_at
+from ranked
+where version_rank = 1

@@ -1,0 +1,35 @@
+{#- Dedup rule: the latest version wins (highest updated_at; ties, including exact duplicates, go to the latest delivery, then the last line). -#}
+with
+
+ranked as (
+    select
+        *,
+        row_number() over (
+            partition by loan_id
+            order by updated_at desc, delivery_date desc, source_file_name desc, source_line_number desc
+        ) as version_rank,
+        count(*) over (partition by loan_id) as rows_delivered
+    from {{ ref('stg_core_banking__loans') }}
+    where is_valid
+)
+
+select
+    {{ core_banking_system() }}::text as source_system,
+    loan_id,
+    client_id,
+    account_id,
+    product_code,
+    principal,
+    currency,
+    coalesce(annual_rate, 0)::numeric(18, 6) as annual_rate,
+    term_months,
+    start_date,
+    coalesce(status, 'active') as status,
+    updated_at,
+    rows_delivered::integer as rows_delivered,
+    source_file_name,
+    source_line_number,
+    delivery_date,
+    loaded_at
+from ranked
+where version_rank = 1

@@ -1,0 +1,77 @@
+{#-
+    The bank's income per account, day and revenue type: fee and interest postings (sign flipped to the bank's
+    side, so charged fees are positive revenue and deposit interest is a negative one) plus the interest part of
+    loan payments (booked on the payment day, on the loan's account and product).
+-#}
+with
+
+postings as (
+    select
+        source_system,
+        account_id,
+        client_id,
+        product_code,
+        posting_date as revenue_date,
+        posting_type as revenue_type,
+        -amount_eur as revenue_eur,
+        1 as item_count
+    from {{ ref('int_postings_converted_to_eur') }}
+),
+
+loan_payments as (
+    select * from {{ ref('int_loan_payments_deduplicated') }}
+),
+
+installments as (
+    select loan_id, installment_no, interest_due from {{ ref('int_loan_schedules_deduplicated') }}
+),
+
+loans as (
+    select loan_id, client_id, account_id, product_code from {{ ref('int_loans_deduplicated') }}
+),
+
+fx as (
+    select * from {{ ref('int_fx_rates_filled_forward') }}
+),
+
+loan_interest as (
+    select
+        loan_payments.source_system,
+        loans.account_id,
+        loans.client_id,
+        loans.product_code,
+        loan_payments.paid_on as revenue_date,
+        'loan_interest' as revenue_type,
+        round(least(loan_payments.amount, coalesce(installments.interest_due, 0)) / fx.rate_per_eur, 2)
+            as revenue_eur,
+        1 as item_count
+    from loan_payments
+    inner join loans on loan_payments.loan_id = loans.loan_id
+    left join installments
+        on loan_payments.loan_id = installments.loan_id
+        and loan_payments.installment_no = installments.installment_no
+    left join fx on loan_payments.currency = fx.currency and loan_payments.paid_on = fx.rate_day
+),
+
+unioned as (
+    select * from postings
+    union all
+    select * from loan_interest
+)
+
+select
+    source_system,
+    account_id,
+    client_id,
+    product_code,
+    revenue_date,
+    revenue_type,
+    case
+        when revenue_type in ('account_fee', 'card_fee', 'fx_fee') then 'fee'
+        when revenue_type = 'deposit_interest' then 'interest_expense'
+        else 'interest_income'
+    end as revenue_category,
+    sum(revenue_eur)::numeric(18, 2) as revenue_eur,
+    sum(item_count)::integer as item_count
+from unioned
+group by source_system, account_id, client_id, product_code, revenue_date, revenue_type

@@ -1,0 +1,36 @@
+with
+
+source as (
+    select * from {{ source('bank_api', 'fx_rates') }}
+),
+
+parsed as (
+    select
+        rate_date::date as rate_date,
+        {{ clean_iso_code('currency::text') }} as currency,
+        rate_per_eur::numeric(18, 6) as rate_per_eur,
+        published_at::timestamp as published_at,
+        _dlt_load_id as load_id
+    from source
+),
+
+flagged as (
+    select
+        *,
+        case
+            when rate_date is null or currency is null or rate_per_eur is null then 'missing_mandatory'
+            when currency not in (select currency_code from {{ ref('iso_currencies') }}) then 'unknown_currency'
+            when rate_per_eur <= 0 then 'out_of_range'
+        end as rejection_reason
+    from parsed
+)
+
+select
+    rate_date,
+    currency,
+    rate_per_eur,
+    published_at,
+    rejection_reason,
+    rejection_reason is null as is_valid,
+    load_id
+from flagged

@@ -1,0 +1,1 @@
+{{ rejected_rows(ref('stg_bank_api__survey_responses')) }}

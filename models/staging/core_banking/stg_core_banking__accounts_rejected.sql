@@ -1,0 +1,1 @@
+{{ rejected_rows(ref('stg_core_banking__accounts')) }}
