@@ -47,7 +47,8 @@ select g, 'ACC' || (g % 7), date '2025-01-01' + (g % 90),
        case when g % 10 = 0 then null when g % 10 = 1 then '' else 'card_pos' end, g % 4, g % 50 = 0
 from generate_series(1, 600) g;
 create table marts.dim_clients (client_id bigint primary key, full_name text, birth_date date, segment text);
-insert into marts.dim_clients select g, 'Client ' || g, date '1960-01-01' + g * 97, 'mass' from generate_series(1, 40) g;
+insert into marts.dim_clients
+select g, 'Client ' || g, date '1960-01-01' + g * 97, 'mass' from generate_series(1, 40) g;
 """
 
 

@@ -1,0 +1,353 @@
+"""The nightly Prefect flow: publish gate, no overlapping runs, schedule from prefect.yaml, compose layout.
+
+The flow runs for real under Prefect's test harness (one temporary Prefect server for the whole session) against
+a fresh PostgreSQL database. dbt runs for real too, on a tiny dbt project written into tmp_path that builds two
+marts from a table the test controls, with one error-severity and one warn-severity test, so the gate can be
+opened and closed on purpose.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import re
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from deltalake import DeltaTable
+
+from orchestration import PROJECT_ROOT, cli, flow_cli, locking, publish_gate
+
+TINY_PROJECT = {
+    "dbt_project.yml": """
+name: tiny_bank
+version: "1.0.0"
+config-version: 2
+profile: bank_warehouse
+model-paths: [models]
+macro-paths: [macros]
+test-paths: [tests]
+models:
+  tiny_bank:
+    marts:
+      +schema: marts
+      +materialized: table
+""",
+    "macros/generate_schema_name.sql": (PROJECT_ROOT / "macros" / "generate_schema_name.sql").read_text(),
+    "models/marts/fact_sales.sql": "select sale_id, shop_id, sold_on, amount from src.sales",
+    "models/marts/dim_shops.sql": "select distinct shop_id, 'Shop ' || shop_id as shop_name from src.sales",
+    "models/marts/schema.yml": """
+version: 2
+models:
+  - name: fact_sales
+    columns:
+      - name: sale_id
+        data_tests: [not_null, unique]
+      - name: shop_id
+        data_tests:
+          - accepted_values:
+              arguments: {values: [1, 2, 3]}
+              config: {severity: warn}
+""",
+    "tests/assert_no_negative_amounts.sql": "select * from {{ ref('fact_sales') }} where amount < 0",
+}
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    """One temporary Prefect server (SQLite) for every flow test of the session."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture
+def clean_env():
+    """The flow exports PG* variables for dbt; give the process its environment back afterwards."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+@pytest.fixture
+def tiny_project(tmp_path) -> Path:
+    root = tmp_path / "tiny_dbt"
+    for rel, text in TINY_PROJECT.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text.lstrip())
+    return root
+
+
+@pytest.fixture
+def sales_db(fresh_db):
+    with fresh_db.cursor() as cur:
+        cur.execute(
+            """
+            create schema src;
+            create table src.sales (sale_id bigint, shop_id int, sold_on date, amount numeric(18,2));
+            insert into src.sales
+            select g, 1 + g % 4, date '2025-01-01' + g % 60, (g * 13 % 500)::numeric / 4 from generate_series(1, 200) g;
+            """
+        )
+    return fresh_db
+
+
+def _task_run_names(flow_run_id) -> list[str]:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId, TaskRunFilter
+    from prefect.utilities.asyncutils import run_coro_as_sync
+
+    async def fetch():
+        async with get_client() as client:
+            runs = await client.read_task_runs(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])),
+                task_run_filter=TaskRunFilter(),
+                limit=200,
+            )
+            return [r.name for r in runs]
+
+    return run_coro_as_sync(fetch())
+
+
+def test_nightly_publishes_then_the_gate_keeps_the_previous_versions(
+    prefect_harness, clean_env, sales_db, tiny_project, tmp_path
+):
+    from orchestration.flows import nightly
+
+    delta = tmp_path / "delta"
+    params = dict(sources=[], database=sales_db.database, dbt_project_dir=str(tiny_project), delta_root=str(delta))
+    state = nightly(**params, return_state=True)
+    assert state.is_completed(), state.message
+    summary = state.result()
+    assert summary["status"] == "published"
+    assert summary["dbt"]["failed_tests"] == []
+    assert any(name.startswith("accepted_values_fact_sales_shop_id") for name in summary["dbt"]["warned_tests"])
+    exported = {row["mart"]: row for row in summary["export"]}
+    assert set(exported) == {"dim_shops", "fact_sales"}
+    assert exported["fact_sales"]["rows"] == 200 and exported["fact_sales"]["parity_ok"]
+    assert exported["fact_sales"]["partitions_rewritten"] == 3  # Jan, Feb, Mar 2025
+
+    # Every dbt node is a task of its own, beside the flow's own steps.
+    names = _task_run_names(state.state_details.flow_run_id)
+    assert any("fact_sales" in n for n in names) and any("dim_shops" in n for n in names)
+    assert any("assert_no_negative_amounts" in n for n in names)
+    assert {"connect-warehouse", "export-delta", "publish-quality-report"} <= {n.rsplit("-", 1)[0] for n in names}
+
+    # A negative amount fails an error-severity test: the run fails, naming it, and nothing is exported.
+    with sales_db.cursor() as cur:
+        cur.execute("insert into src.sales values (9999, 2, '2025-04-01', -5.00)")
+    blocked = nightly(**params, return_state=True)
+    assert blocked.is_failed()
+    with pytest.raises(publish_gate.PublishBlocked, match=r"assert_no_negative_amounts"):
+        blocked.result()
+    fact = DeltaTable(str(delta / "fact_sales"))
+    assert fact.version() == 0 and fact.to_pyarrow_table().num_rows == 200
+    assert DeltaTable(str(delta / "dim_shops")).version() == 0
+    # The marts in PostgreSQL were rebuilt (that is what the test saw), Delta still serves the last good data.
+    with sales_db.cursor() as cur:
+        cur.execute("select count(*) from marts.fact_sales")
+        assert cur.fetchone()[0] == 201
+
+
+def test_quality_report_hooks_receive_the_summary(prefect_harness, clean_env, sales_db, tmp_path, monkeypatch):
+    from orchestration import flows
+
+    seen: list[dict] = []
+
+    def remember(summary: dict) -> None:
+        seen.append(summary)
+
+    def broken(summary: dict) -> None:
+        raise OSError("smtp down")
+
+    monkeypatch.setattr(flows, "QUALITY_REPORT_HOOKS", [broken, remember])
+    with sales_db.cursor() as cur:
+        cur.execute("create schema marts; create table marts.dim_x as select 1::bigint as id")
+    summary = flows.nightly(sources=[], run_dbt=False, database=sales_db.database, delta_root=str(tmp_path / "d"))
+    assert summary["quality_report_hooks"] == ["remember"]  # the broken hook is logged, not fatal
+    assert seen and seen[0]["export"][0]["mart"] == "dim_x"
+
+
+def test_cli_run_without_ingest_and_dbt_exports_the_marts(prefect_harness, clean_env, sales_db, tmp_path, capsys):
+    with sales_db.cursor() as cur:
+        cur.execute("create schema marts; create table marts.fact_sales as select * from src.sales")
+    os.environ["PGDATABASE"] = sales_db.database
+    root = tmp_path / "delta"
+    assert cli.main(["run", "--sources", "", "--no-dbt", "--delta-root", str(root)]) == 0
+    out = capsys.readouterr().out
+    assert "nightly run: published" in out and "fact_sales" in out
+    assert DeltaTable(str(root / "fact_sales")).to_pyarrow_table().num_rows == 200
+
+
+def test_unknown_source_is_refused(prefect_harness, clean_env):
+    from orchestration.flows import nightly
+
+    state = nightly(sources=["files", "ftp"], return_state=True)
+    assert state.is_failed()
+    with pytest.raises(ValueError, match=r"unknown source.*ftp"):
+        state.result()
+
+
+# --- no overlapping runs ---------------------------------------------------------------------------------
+
+
+def test_second_run_is_refused_or_waits_while_the_lock_is_held(fresh_db):
+    held, release = threading.Event(), threading.Event()
+
+    def first():
+        with locking.exclusive(fresh_db, "nightly", owner="first-run"):
+            held.set()
+            release.wait(30)
+
+    worker = threading.Thread(target=first)
+    worker.start()
+    try:
+        assert held.wait(30)
+        with (
+            pytest.raises(locking.LockBusyError, match=r"already running: lock held by bankwh lock nightly first-run"),
+            locking.exclusive(fresh_db, "nightly", wait=False),
+        ):
+            pass
+        with (
+            pytest.raises(locking.LockBusyError, match="gave up"),
+            locking.exclusive(fresh_db, "nightly", wait=True, timeout_s=0.3, poll_s=0.1, log=lambda _: None),
+        ):
+            pass
+        assert locking.holder(fresh_db, "nightly").startswith("bankwh lock nightly first-run")
+    finally:
+        release.set()
+        worker.join(30)
+    with locking.exclusive(fresh_db, "nightly", wait=False):
+        pass  # free again once the first run ended
+    assert locking.holder(fresh_db, "nightly") is None
+
+
+def _locked_section(wh, journal: str, tag: str) -> None:
+    with locking.exclusive(wh, "nightly", wait=True, poll_s=0.05, log=lambda _: None):
+        with open(journal, "a") as fh:
+            fh.write(f"start {tag}\n")
+        time.sleep(0.5)  # widen the window in which an interleaving run would show up
+        with open(journal, "a") as fh:
+            fh.write(f"end {tag}\n")
+
+
+def test_two_processes_never_interleave(fresh_db, tmp_path):
+    journal = str(tmp_path / "journal.txt")
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_locked_section, args=(fresh_db, journal, tag)) for tag in ("a", "b", "c")]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+        assert p.exitcode == 0
+    lines = Path(journal).read_text().split("\n")[:-1]
+    assert len(lines) == 6
+    for i in range(0, 6, 2):
+        assert lines[i].startswith("start ") and lines[i + 1] == "end " + lines[i].split()[1]
+
+
+def test_flow_refuses_to_start_while_another_run_holds_the_lock(prefect_harness, clean_env, fresh_db):
+    from orchestration.flows import nightly
+
+    with locking.exclusive(fresh_db, "nightly", owner="manual-run"):
+        state = nightly(
+            sources=[], run_dbt=False, export=False, database=fresh_db.database, wait_for_lock=False,
+            return_state=True,
+        )  # fmt: skip
+    assert state.is_failed()
+    with pytest.raises(locking.LockBusyError, match="manual-run"):
+        state.result()
+
+
+# --- publish gate on dbt artifacts -----------------------------------------------------------------------
+
+
+def test_gate_reads_run_results_and_blocks_only_on_error_severity(tmp_path):
+    def artifact(results):
+        path = tmp_path / "run_results.json"
+        path.write_text(json.dumps({"results": [{"unique_id": u, "status": s, "message": m} for u, s, m in results]}))
+        return publish_gate.from_run_results(path)
+
+    passing = artifact(
+        [
+            ("model.bank_warehouse.fact_transactions", "success", "SELECT 10"),
+            ("test.bank_warehouse.not_null_fact_transactions_amount.1a2b3c", "pass", ""),
+            ("test.bank_warehouse.accepted_values_dim_clients_segment.9f8e7d", "warn", "Got 2 results"),
+        ]
+    )
+    publish_gate.check(passing)  # warnings do not block
+    assert [r.name for r in publish_gate.warnings(passing)] == ["accepted_values_dim_clients_segment"]
+
+    failing = artifact(
+        [
+            ("model.bank_warehouse.fact_loans", "error", "relation does not exist"),
+            ("model.bank_warehouse.fact_payments", "skipped", ""),
+            ("test.bank_warehouse.assert_balances_reconcile", "fail", "Got 3 results"),
+            ("test.bank_warehouse.unique_fact_transactions_transaction_id.5d6e", "pass", ""),
+        ]
+    )
+    with pytest.raises(publish_gate.PublishBlocked) as info:
+        publish_gate.check(failing)
+    message = str(info.value)
+    assert "1 failing error-severity test(s): assert_balances_reconcile" in message
+    assert "model.bank_warehouse.fact_loans" in message and "fact_payments" not in message
+    assert "previous Delta versions stay published" in message
+
+
+# --- schedule and deployment layout ----------------------------------------------------------------------
+
+
+def test_schedule_loads_from_prefect_yaml():
+    from orchestration.flows import nightly
+
+    deployment = flow_cli.load_deployment()
+    schedule = flow_cli.schedule_of(deployment)
+    assert (schedule.cron, schedule.timezone) == ("0 2 * * *", "Europe/Paris")
+    assert flow_cli.schedule_of(deployment, timezone="America/New_York").timezone == "America/New_York"
+
+    runner_deployment = nightly.to_deployment(name=deployment["name"], schedules=[schedule])
+    (created,) = runner_deployment.schedules
+    assert created.schedule.cron == "0 2 * * *" and created.schedule.timezone == "Europe/Paris"
+
+    module, attr = deployment["entrypoint"].split(":")
+    assert (PROJECT_ROOT / module).exists()
+    assert getattr(__import__(module[:-3].replace("/", "."), fromlist=[attr]), attr).name == "nightly"
+    assert deployment["work_pool"]["name"]
+    assert set(deployment["parameters"]) <= set(nightly.parameters.properties)
+
+
+def test_docker_compose_services_reference_each_other_consistently():
+    compose = yaml.safe_load((PROJECT_ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    assert set(services) == {"postgres", "prefect-server", "worker"}
+    assert services["postgres"]["image"].startswith("postgres:18")
+    for name, service in services.items():
+        for dep, cond in (service.get("depends_on") or {}).items():
+            assert dep in services, f"{name} depends on unknown service {dep}"
+            if cond.get("condition") == "service_healthy":
+                assert "healthcheck" in services[dep], f"{dep} needs a healthcheck for {name}"
+        for volume in service.get("volumes") or []:
+            source = volume.split(":")[0]
+            if not source.startswith((".", "/", "$")):
+                assert source in compose["volumes"], f"{name} uses undeclared volume {source}"
+
+    db_env, worker_env = services["postgres"]["environment"], services["worker"]["environment"]
+    assert worker_env["PGHOST"] in services
+    assert worker_env["PGUSER"] == db_env["POSTGRES_USER"]
+    assert worker_env["PGPASSWORD"] == db_env["POSTGRES_PASSWORD"]
+    assert worker_env["PGDATABASE"] == db_env["POSTGRES_DB"]
+    assert re.fullmatch(r"http://([\w-]+):4200/api", worker_env["PREFECT_API_URL"]).group(1) in services
+    assert set(services["worker"]["depends_on"]) == {"postgres", "prefect-server"}
+
+    deployment = flow_cli.load_deployment()
+    command = " ".join(services["worker"]["command"])
+    assert f"--pool {deployment['work_pool']['name']}" in command
+    assert f"--name {deployment['name']}" in command
+    mounts = {v.split(":")[1] for v in services["worker"]["volumes"]}
+    assert worker_env["BANKWH_HOME"] in mounts and services["worker"]["working_dir"] == worker_env["BANKWH_HOME"]
