@@ -5,9 +5,10 @@ quote, wrong field count, undecodable bytes, NUL byte) goes to quarantine with a
 swallows the next line. Fields keep their text exactly as delivered; only the CSV quoting is removed, and an empty
 field becomes NULL (the contract: "empty field = no value"). A trailing CR is taken as part of the line ending.
 
-Encoding is decided per file: valid UTF-8 is UTF-8; a file that is not valid UTF-8 and shows no UTF-8 multi-byte
-text (fewer valid multi-byte lines than invalid ones) is a legacy 8-bit export and is decoded as Latin-1 (or cp1252 when it uses bytes 0x80-0x9F, which Latin-1
-maps to invisible control characters); a mostly-UTF-8 file keeps UTF-8 and quarantines the lines that are not.
+Encoding is decided per file: valid UTF-8 is UTF-8; a file that is not valid UTF-8 and has fewer valid UTF-8
+multi-byte lines than invalid ones is a legacy 8-bit export, decoded as Latin-1 (or cp1252 when it uses bytes
+0x80-0x9F, which Latin-1 maps to invisible control characters); a mostly-UTF-8 file keeps UTF-8 and quarantines
+the lines that are not.
 An override names the encoding outright, and lines it cannot decode are quarantined.
 """
 

@@ -82,9 +82,11 @@ def dlt_settings() -> Iterator[None]:
     values = {
         # resources are read in the listed order, so the quarantine resource comes after every file was read
         "EXTRACT__NEXT_ITEM_MODE": "fifo",
-        # Arrow tables get `_dlt_load_id` like every dlt row
-        "NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID": "true",
+        # the Arrow tables carry `_dlt_load_id` already: normalize must not rewrite every row to add it
+        "NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID": "false",
         "DATA_WRITER__FILE_MAX_ITEMS": str(FILE_MAX_ITEMS),
+        # load files live seconds on local disk before COPY reads them: gzip would cost more than it saves
+        "DATA_WRITER__DISABLE_COMPRESSION": "true",
         "LOAD__WORKERS": str(LOAD_WORKERS),
         "RUNTIME__DLTHUB_TELEMETRY": "false",
         "RUNTIME__LOG_LEVEL": os.environ.get("RUNTIME__LOG_LEVEL", "WARNING"),

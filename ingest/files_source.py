@@ -10,8 +10,8 @@ loading a file again replaces its rows instead of doubling them; event tables (t
 latest version per business key (by `updated_at`, then file and line).
 
 Every file column lands as text, exactly as delivered (quoting removed, empty field = NULL); the loader adds
-`_file_name`, `_line_number`, `_loaded_at` and dlt adds `_dlt_load_id`. A column that is not in the contract
-lands too (dlt adds it to the table) and is reported as a schema change.
+`_file_name`, `_line_number`, `_loaded_at` and `_dlt_load_id` (the id of dlt's load package). A column that is not
+in the contract lands too (dlt adds it to the table) and is reported as a schema change.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ LINEAGE_HINTS = {
     "_file_name": {"data_type": "text", "nullable": False},
     "_line_number": {"data_type": "bigint", "nullable": False},
     "_loaded_at": {"data_type": "timestamp", "timezone": True, "nullable": False},
+    "_dlt_load_id": {"data_type": "text", "nullable": False},
 }
 QUARANTINE_HINTS = {
     "file_name": {"data_type": "text", "nullable": False},
@@ -44,12 +45,14 @@ QUARANTINE_HINTS = {
     "raw_line": {"data_type": "text", "nullable": False},
     "reason": {"data_type": "text", "nullable": False},
     "_loaded_at": {"data_type": "timestamp", "timezone": True, "nullable": False},
+    "_dlt_load_id": {"data_type": "text", "nullable": False},
 }
 LOADED_AT_TYPE = pa.timestamp("us", tz="UTC")
 LINEAGE_FIELDS = [
     pa.field("_file_name", pa.string(), nullable=False),
     pa.field("_line_number", pa.int64(), nullable=False),
     pa.field("_loaded_at", LOADED_AT_TYPE, nullable=False),
+    pa.field("_dlt_load_id", pa.string(), nullable=False),
 ]
 QUARANTINE_SCHEMA = pa.schema(
     [
@@ -58,6 +61,7 @@ QUARANTINE_SCHEMA = pa.schema(
         pa.field("raw_line", pa.string(), nullable=False),
         pa.field("reason", pa.string(), nullable=False),
         pa.field("_loaded_at", LOADED_AT_TYPE, nullable=False),
+        pa.field("_dlt_load_id", pa.string(), nullable=False),
     ]
 )
 
@@ -127,8 +131,21 @@ def _text_array(values: tuple[str, ...] | list[str]) -> pa.Array:
     return pc.if_else(pc.equal(array, ""), pa.scalar(None, pa.string()), array)
 
 
+def current_load_id() -> str:
+    """The id of the load package being extracted (set as `_dlt_load_id` here, so dlt's normalize step can hand
+    the CSV files on as they are instead of rewriting every row to add the column)."""
+    import dlt
+
+    return dlt.current.load_package_state()["load_id"]
+
+
 def records_table(
-    columns: list[str], rows: list[list[str]], line_numbers: list[int], file_name: str, loaded_at: datetime
+    columns: list[str],
+    rows: list[list[str]],
+    line_numbers: list[int],
+    file_name: str,
+    loaded_at: datetime,
+    load_id: str,
 ) -> pa.Table:
     """One chunk of records as an Arrow table: file columns as text, then the lineage columns."""
     n = len(rows)
@@ -137,7 +154,8 @@ def records_table(
     arrays += [
         pa.array([file_name] * n, type=pa.string()),
         pa.array(line_numbers, type=pa.int64()),
-        pa.array([loaded_at] * n, type=pa.timestamp("us", tz="UTC")),
+        pa.array([loaded_at] * n, type=LOADED_AT_TYPE),
+        pa.array([load_id] * n, type=pa.string()),
     ]
     schema = pa.schema([pa.field(c, pa.string()) for c in columns] + LINEAGE_FIELDS)
     return pa.Table.from_arrays(arrays, schema=schema)
@@ -152,6 +170,7 @@ def read_file(
     file is yielded, so the other files of the run still load.
     """
     started = time.perf_counter()
+    load_id = current_load_id()
     spec = ENTITIES[planned.entity]
     try:
         decoded = decode_file(planned.path.read_bytes(), planned.encoding_override)
@@ -178,17 +197,17 @@ def read_file(
         line_numbers.append(judged.line_number)
         if len(rows) >= chunk_rows:
             stats.rows += len(rows)
-            yield records_table(columns, rows, line_numbers, planned.name, loaded_at)
+            yield records_table(columns, rows, line_numbers, planned.name, loaded_at, load_id)
             rows, line_numbers = [], []
     if rows:
         stats.rows += len(rows)
-        yield records_table(columns, rows, line_numbers, planned.name, loaded_at)
+        yield records_table(columns, rows, line_numbers, planned.name, loaded_at, load_id)
     stats.quarantined = len(stats.quarantine)
     stats.seconds = time.perf_counter() - started
     stats.done = True
 
 
-def quarantine_table(stats: list[FileStats], loaded_at: datetime) -> pa.Table | None:
+def quarantine_table(stats: list[FileStats], loaded_at: datetime, load_id: str) -> pa.Table | None:
     rows = [(s.name, n, text, reason) for s in stats for n, text, reason in s.quarantine]
     if not rows:
         return None
@@ -200,7 +219,8 @@ def quarantine_table(stats: list[FileStats], loaded_at: datetime) -> pa.Table | 
             pa.array(numbers, pa.int64()),
             pa.array(texts, pa.string()),
             pa.array(reasons, pa.string()),
-            pa.array([loaded_at] * len(rows), pa.timestamp("us", tz="UTC")),
+            pa.array([loaded_at] * len(rows), LOADED_AT_TYPE),
+            pa.array([load_id] * len(rows), pa.string()),
         ],
     )
 
@@ -232,7 +252,7 @@ def landing_resources(
         unfinished = [s.name for s in stats.values() if not s.done]
         if unfinished:
             raise RuntimeError(f"quarantine extracted before these files were read: {', '.join(unfinished)}")
-        table = quarantine_table([s for s in stats.values() if s.error is None], loaded_at)
+        table = quarantine_table([s for s in stats.values() if s.error is None], loaded_at, current_load_id())
         if table is not None:
             yield table
 
