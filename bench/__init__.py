@@ -1,0 +1,1 @@
+"""Benchmarks of the bank warehouse (`python -m bench.run --what ...`); results go to .bench/results.json."""
