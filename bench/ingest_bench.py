@@ -4,8 +4,9 @@ The plain COPY is the floor: it moves each file's lines into a one-column text t
 quarantine and no bookkeeping, so the ratio says what line judging, Arrow conversion, dlt and the ledger cost.
 Both run in the same process against the same server, in a scratch database created and dropped here.
 
-Run: `python -m bench.ingest_bench --data data/raw` (existing landing files) or `--rows 500000 --files 5`
-(synthetic transactions files written to a temporary folder).
+Run: `python -m bench.run --what ingest --scale 1` (generates the demo bank first; registered in bench/run.py),
+`python -m bench.ingest_bench --data data/raw` (existing landing files) or `--rows 500000 --files 5` (synthetic
+transactions files written to a temporary folder).
 """
 
 from __future__ import annotations
@@ -127,6 +128,17 @@ def run_in_scratch_db(data_dir: Path | None, rows: int, files: int) -> dict:
     finally:
         with server.cursor() as cur:
             cur.execute(f'drop database if exists "{name}" with (force)')
+
+
+def bench_ingest_at_scale(args: argparse.Namespace) -> dict:
+    """Registry entry of `python -m bench.run`: generate the demo bank at --scale/--days/--seed into a scratch
+    folder, then ingest its transactions files and COPY the same files, in a scratch database."""
+    from bank_sim.generator import Settings, generate
+
+    with tempfile.TemporaryDirectory(prefix="bankwh-bench-ingest-") as tmp:
+        data_dir = Path(tmp) / "raw"
+        generate(Settings(scale=args.scale, days=args.days, seed=args.seed), data_dir, log=lambda _line: None)
+        return {"scale": args.scale, "days": args.days, **run_in_scratch_db(data_dir, 0, 0)}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 BENCHMARKS: dict[str, str] = {
     "generate": "bench.generate:bench_generate",
+    "ingest": "bench.ingest_bench:bench_ingest_at_scale",
 }
 RESULTS = Path(".bench/results.json")
 
