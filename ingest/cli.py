@@ -73,6 +73,17 @@ def _api_summary(wh, args: argparse.Namespace, log) -> IngestSummary:
     return summary
 
 
+def print_summary(summary: IngestSummary) -> None:
+    print(f"\n{summary.source}: {len(summary.loaded)} loaded, {len(summary.with_status('unchanged'))} unchanged")
+    print(summary.table())
+    for note in summary.notes:
+        print(f"note: {note}")
+    for change in summary.schema_changes:
+        print(f"schema change: {change}")
+    for error in summary.errors:
+        print(f"error: {error}")
+
+
 def _ingest(args: argparse.Namespace) -> int:
     from orchestration import warehouse
 
@@ -92,17 +103,8 @@ def _ingest(args: argparse.Namespace) -> int:
                 log=log,
             )
         )
+        print_summary(summaries[-1])  # before the API is called, so a failing API never hides it
     if args.source in ("api", "all"):
         summaries.append(_api_summary(wh, args, log))
-    failed = False
-    for summary in summaries:
-        print(f"\n{summary.source}: {len(summary.loaded)} loaded, {len(summary.with_status('unchanged'))} unchanged")
-        print(summary.table())
-        for note in summary.notes:
-            print(f"note: {note}")
-        for change in summary.schema_changes:
-            print(f"schema change: {change}")
-        for error in summary.errors:
-            print(f"error: {error}")
-        failed = failed or bool(summary.errors)
-    return 1 if failed else 0
+        print_summary(summaries[-1])
+    return 1 if any(summary.errors for summary in summaries) else 0
