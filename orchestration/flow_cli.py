@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import os
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -46,12 +49,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="serve the nightly flow on its schedule (no Prefect server needed)",
         description=(
             "Serve the nightly flow on this machine with the schedule of the `nightly` deployment in prefect.yaml "
-            "(cron 0 2 * * *, Europe/Paris unless overridden). Runs until interrupted; at most one run at a time."
+            "(cron 0 2 * * *, Europe/Paris unless overridden). Runs until interrupted; at most one run at a time. "
+            "Without PREFECT_API_URL a local Prefect server (state under .warehouse/prefect, UI on --port) is "
+            "started beside it, because schedules need a server's scheduler."
         ),
     )
     serve.add_argument("--cron", help="override the cron expression of prefect.yaml")
     serve.add_argument("--timezone", help="override the schedule's time zone (IANA name, e.g. Europe/Paris)")
     serve.add_argument("--config", type=Path, default=PREFECT_YAML, help="prefect.yaml to read")
+    serve.add_argument(
+        "--port",
+        type=int,
+        default=4200,
+        help="port of the local Prefect server started when PREFECT_API_URL is not set (default 4200)",
+    )
     serve.set_defaults(func=_serve)
 
     export = subparsers.add_parser(
@@ -159,20 +170,68 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _serve(args: argparse.Namespace) -> int:
-    from .flows import nightly
+@contextmanager
+def local_prefect_server(port: int) -> Iterator[str]:
+    """A Prefect server on 127.0.0.1:`port` for as long as the block runs (its scheduler creates the runs)."""
+    import subprocess
+    import sys
+    import time
+    import urllib.request
 
+    home = PROJECT_ROOT / ".warehouse" / "prefect"
+    home.mkdir(parents=True, exist_ok=True)
+    url = f"http://127.0.0.1:{port}/api"
+    log_path = home / "server.log"
+    env = dict(os.environ, PREFECT_HOME=str(home))
+    with log_path.open("ab") as log_file:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                urllib.request.urlopen(url + "/health", timeout=2).read()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(
+                        f"the local Prefect server did not start on port {port}; see {log_path}"
+                    ) from None
+                time.sleep(1)
+        print(f"local Prefect server at {url} (UI http://127.0.0.1:{port}, log {log_path})")
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def _serve(args: argparse.Namespace) -> int:
     deployment = load_deployment(args.config)
     schedule = schedule_of(deployment, args.cron, args.timezone)
-    print(f"serving nightly on cron {schedule.cron!r} ({schedule.timezone}); Ctrl-C stops")
-    nightly.serve(
-        name=deployment["name"],
-        schedules=[schedule],
-        parameters=deployment.get("parameters") or {},
-        tags=deployment.get("tags") or [],
-        description=deployment.get("description"),
-        limit=1,
-    )
+    with ExitStack() as stack:
+        if not os.environ.get("PREFECT_API_URL"):
+            from prefect.settings import PREFECT_API_URL, temporary_settings
+
+            url = stack.enter_context(local_prefect_server(args.port))
+            stack.enter_context(temporary_settings({PREFECT_API_URL: url}))
+        from .flows import nightly
+
+        print(f"serving nightly on cron {schedule.cron!r} ({schedule.timezone}); Ctrl-C stops")
+        nightly.serve(
+            name=deployment["name"],
+            schedules=[schedule],
+            parameters=deployment.get("parameters") or {},
+            tags=deployment.get("tags") or [],
+            description=deployment.get("description"),
+            limit=1,
+        )
     return 0
 
 
