@@ -144,6 +144,16 @@ def _verify_and_record(wh, parsed: list[ParsedFile], load_id: str, loaded_at: da
             )
 
 
+def _analyze(wh, tables: list[str]) -> None:
+    """Refresh planner statistics: without them PostgreSQL guesses one row per freshly loaded table and the
+    staging joins (rows x the load that counts) turn into nested loops that take minutes instead of milliseconds."""
+    from psycopg2 import sql
+
+    with wh.cursor() as cur:
+        for table in [*tables, "_file_loads", "_quarantine"]:
+            cur.execute(sql.SQL("analyze {}.{}").format(sql.Identifier(SCHEMA), sql.Identifier(table)))
+
+
 def run_berka_ingest(wh, berka_dir: Path | None = None, pipelines_dir: Path | None = None, log=print) -> dict:
     """Load every Berka file whose content is not in `raw_berka` yet; return a summary of what happened.
 
@@ -185,6 +195,7 @@ def run_berka_ingest(wh, berka_dir: Path | None = None, pipelines_dir: Path | No
         load_id = info.loads_ids[0]
 
     _verify_and_record(wh, parsed, load_id, loaded_at)
+    _analyze(wh, [BERKA_FILES[item.entity] for item in parsed])
     for item in parsed:
         summary["loaded"][item.path.name] = {
             "lines_in": item.lines_in,
