@@ -1,0 +1,33 @@
+-- Every file load that counts: lines read = rows in raw + lines quarantined, and the raw table holds exactly
+-- rows_loaded rows for that load. Returns the files where any count disagrees.
+{% set tables = ['account', 'client', 'disp', 'card', 'loan', 'order', 'district', 'trans'] %}
+with
+
+loads as (
+    select file_name, entity, load_id, lines_in, rows_loaded, rows_quarantined
+    from {{ source('raw_berka', '_file_loads') }}
+),
+
+raw_counts as (
+    {% for table in tables %}
+    select _file_name as file_name, _dlt_load_id as load_id, count(*) as in_raw
+    from {{ source('raw_berka', table) }}
+    group by 1, 2
+    {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+),
+
+quarantined as (
+    select file_name, _dlt_load_id as load_id, count(*) as in_quarantine
+    from {{ source('raw_berka', '_quarantine') }}
+    group by 1, 2
+)
+
+select loads.*, raw_counts.in_raw, quarantined.in_quarantine
+from loads
+left join raw_counts on loads.file_name = raw_counts.file_name and loads.load_id = raw_counts.load_id
+left join quarantined on loads.file_name = quarantined.file_name and loads.load_id = quarantined.load_id
+where
+    loads.lines_in <> loads.rows_loaded + loads.rows_quarantined
+    or coalesce(raw_counts.in_raw, 0) <> loads.rows_loaded
+    or coalesce(quarantined.in_quarantine, 0) <> loads.rows_quarantined

@@ -1,0 +1,28 @@
+-- Revenue postings are exactly the fee and interest movements, amount for amount, per month and type.
+with
+
+postings as (
+    select date_trunc('month', posting_date) as month, posting_type, count(*) as n, sum(amount) as total
+    from {{ ref('int_berka__revenue_postings') }}
+    group by 1, 2
+),
+
+movements as (
+    select
+        date_trunc('month', booked_on) as month,
+        case k_symbol_code
+            when 'SLUZBY' then 'account_fee'
+            when 'SANKC. UROK' then 'overdraft_interest'
+            when 'UROK' then 'deposit_interest'
+        end as posting_type,
+        count(*) as n,
+        sum(signed_amount) as total
+    from {{ ref('stg_berka__transaction') }}
+    where k_symbol_code in ('SLUZBY', 'SANKC. UROK', 'UROK')
+    group by 1, 2
+)
+
+select *
+from postings
+full outer join movements using (month, posting_type)
+where postings.n is distinct from movements.n or postings.total is distinct from movements.total
