@@ -16,22 +16,12 @@ from orchestration import PROJECT_ROOT
 from orchestration.warehouse import Warehouse
 
 from .api_source import DEFAULT_PAGE_SIZE, bank_api_source, resolve_base_url
+from .destination import pipeline_name, postgres_destination
 
 PIPELINE_NAME = "bank_api"
 DATASET_NAME = "raw_bank_api"
 TABLES = ("survey_responses", "fx_rates")
 DEFAULT_PIPELINES_DIR = PROJECT_ROOT / ".dlt" / "pipelines"
-
-
-def dlt_credentials(wh: Warehouse):
-    """dlt credentials for the warehouse; an empty password (trust or peer auth) is passed as such, not missing."""
-    from dlt.destinations.impl.postgres.configuration import PostgresCredentials
-
-    creds = PostgresCredentials()
-    creds.database, creds.username, creds.password = wh.database, wh.user, wh.password
-    creds.host, creds.port = wh.host, wh.port
-    creds.resolve()
-    return creds
 
 
 def _failure_message(exc: BaseException, base_url: str) -> str:
@@ -79,8 +69,8 @@ def run_api_ingest(
     started = time.monotonic()
     url = resolve_base_url(base_url)
     pipeline = dlt.pipeline(
-        pipeline_name=PIPELINE_NAME,
-        destination=dlt.destinations.postgres(credentials=dlt_credentials(wh)),
+        pipeline_name=pipeline_name(PIPELINE_NAME, wh),
+        destination=postgres_destination(wh),
         dataset_name=DATASET_NAME,
         pipelines_dir=str(pipelines_dir or DEFAULT_PIPELINES_DIR),
     )

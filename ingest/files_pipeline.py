@@ -25,6 +25,7 @@ from orchestration import PROJECT_ROOT
 from . import ledger
 from .contract import ENTITIES, RAW_SCHEMA
 from .csv_lines import check_encoding_name
+from .destination import pipeline_name, postgres_destination
 from .files_source import FileStats, PlannedFile, landing_resources
 from .summary import FileResult, IngestSummary
 
@@ -103,25 +104,13 @@ def dlt_settings() -> Iterator[None]:
                 os.environ[key] = value
 
 
-def _credentials(wh):
-    """dlt credentials for the warehouse; an empty password (trust auth) is passed as empty, not as missing."""
-    from dlt.destinations.impl.postgres.configuration import PostgresCredentials
-
-    creds = PostgresCredentials()
-    creds.database, creds.username, creds.password = wh.database, wh.user, wh.password
-    creds.host, creds.port = wh.host, wh.port
-    creds.resolve()
-    return creds
-
-
 def _pipeline(wh, pipelines_dir: Path, progress: bool):
     import dlt
 
-    name = "bankwh_files_" + re.sub(r"\W", "_", wh.database)
     return dlt.pipeline(
-        pipeline_name=name,
+        pipeline_name=pipeline_name("bankwh_files", wh),
         pipelines_dir=str(pipelines_dir),
-        destination=dlt.destinations.postgres(credentials=_credentials(wh)),
+        destination=postgres_destination(wh),
         dataset_name=RAW_SCHEMA,
         progress=dlt.progress.log(log_period=5.0, dump_system_stats=False) if progress else None,
     )
