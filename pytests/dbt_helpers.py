@@ -22,19 +22,74 @@ from orchestration import PROJECT_ROOT
 from orchestration.warehouse import Warehouse
 
 CONTRACT_COLUMNS: dict[str, list[str]] = {
-    "products": ["product_code", "product_name", "product_type", "currency", "monthly_fee", "interest_rate",
-                 "updated_at"],
-    "clients": ["client_id", "first_name", "last_name", "birth_date", "national_id", "email", "phone", "street",
-                "city", "postal_code", "country", "segment", "risk_rating", "kyc_status", "onboarded_on",
-                "updated_at"],
-    "accounts": ["account_id", "client_id", "iban", "product_code", "currency", "opened_on", "closed_on", "status",
-                 "credit_limit", "overdraft_limit", "updated_at"],
-    "loans": ["loan_id", "client_id", "account_id", "product_code", "principal", "currency", "annual_rate",
-              "term_months", "start_date", "status", "updated_at"],
+    "products": [
+        "product_code",
+        "product_name",
+        "product_type",
+        "currency",
+        "monthly_fee",
+        "interest_rate",
+        "updated_at",
+    ],
+    "clients": [
+        "client_id",
+        "first_name",
+        "last_name",
+        "birth_date",
+        "national_id",
+        "email",
+        "phone",
+        "street",
+        "city",
+        "postal_code",
+        "country",
+        "segment",
+        "risk_rating",
+        "kyc_status",
+        "onboarded_on",
+        "updated_at",
+    ],
+    "accounts": [
+        "account_id",
+        "client_id",
+        "iban",
+        "product_code",
+        "currency",
+        "opened_on",
+        "closed_on",
+        "status",
+        "credit_limit",
+        "overdraft_limit",
+        "updated_at",
+    ],
+    "loans": [
+        "loan_id",
+        "client_id",
+        "account_id",
+        "product_code",
+        "principal",
+        "currency",
+        "annual_rate",
+        "term_months",
+        "start_date",
+        "status",
+        "updated_at",
+    ],
     "loan_schedules": ["loan_id", "installment_no", "due_date", "principal_due", "interest_due"],
     "loan_payments": ["payment_id", "loan_id", "installment_no", "paid_on", "amount", "currency"],
-    "transactions": ["transaction_id", "account_id", "booked_at", "value_date", "amount", "currency", "channel",
-                     "mcc", "merchant", "counterparty_iban", "description"],
+    "transactions": [
+        "transaction_id",
+        "account_id",
+        "booked_at",
+        "value_date",
+        "amount",
+        "currency",
+        "channel",
+        "mcc",
+        "merchant",
+        "counterparty_iban",
+        "description",
+    ],
     "balances": ["account_id", "balance_date", "closing_balance", "currency"],
     "postings": ["posting_id", "account_id", "posting_date", "posting_type", "amount", "currency", "description"],
     "fraud_labels": ["transaction_id", "label", "fraud_type", "reported_on"],
@@ -65,6 +120,8 @@ class RawBank:
     surveys: list[dict] = field(default_factory=list)
     fx: list[dict] = field(default_factory=list)
     expected: Counter = field(default_factory=Counter)
+    ledger: dict[str, tuple[str, date, Decimal]] = field(default_factory=dict)  # transaction_id -> truth
+    ibans: dict[str, str] = field(default_factory=dict)
 
     def add(self, entity: str, delivered: date, **values: object) -> dict[str, str]:
         row = {k: "" if v is None else str(v) for k, v in values.items()}
@@ -93,8 +150,17 @@ def build_bank() -> RawBank:
         ("PL-EUR", "Personal loan", "personal_loan", "EUR", "0", "0.0690"),
     ]
     for code, name, ptype, cur, fee, rate in products:
-        bank.add("products", d1, product_code=code, product_name=name, product_type=ptype, currency=cur,
-                 monthly_fee=fee, interest_rate=rate, updated_at="2024-06-01T00:00:00")
+        bank.add(
+            "products",
+            d1,
+            product_code=code,
+            product_name=name,
+            product_type=ptype,
+            currency=cur,
+            monthly_fee=fee,
+            interest_rate=rate,
+            updated_at="2024-06-01T00:00:00",
+        )
 
     clients = [
         ("C001", "Anna", "Schmidt", "1980-04-12", "DE", "mass", 2),
@@ -105,12 +171,26 @@ def build_bank() -> RawBank:
         ("C006", "Paul", "Wagner", "1959-09-09", "AT", "sme", 5),
     ]
     for cid, first, last, birth, country, segment, risk in clients:
-        row = bank.add("clients", d1, client_id=cid, first_name=first, last_name=last, birth_date=birth,
-                       national_id=f"ID-{cid}", email=f"{first.lower()}@example.org", phone="+49 30 1234567",
-                       street="Hauptstrasse 1", city="Berlin", postal_code="10115", country=country, segment=segment,
-                       risk_rating=risk, kyc_status="verified",
-                       onboarded_on="2019/05/02" if cid == "C005" else "2019-05-02",  # date_format
-                       updated_at="2024-06-01T09:00:00")
+        row = bank.add(
+            "clients",
+            d1,
+            client_id=cid,
+            first_name=first,
+            last_name=last,
+            birth_date=birth,
+            national_id=f"ID-{cid}",
+            email=f"{first.lower()}@example.org",
+            phone="+49 30 1234567",
+            street="Hauptstrasse 1",
+            city="Berlin",
+            postal_code="10115",
+            country=country,
+            segment=segment,
+            risk_rating=risk,
+            kyc_status="verified",
+            onboarded_on="2019/05/02" if cid == "C005" else "2019-05-02",  # date_format
+            updated_at="2024-06-01T09:00:00",
+        )
         if cid == "C002":
             bank.rows["clients"].append((d1, dict(row)))  # duplicate
             bank.expected["clients.duplicate"] += 1
@@ -129,14 +209,23 @@ def build_bank() -> RawBank:
         ("A006", "C006", "AT", "1904300234573201", "SAV-EUR", "EUR"),
         ("A007", "C001", "DE", "370400440532013001", "PL-EUR", "EUR"),
     ]
-    bank.ibans = {}
     for aid, cid, country, bban, product, cur in accounts:
         bank.ibans[aid] = iban(country, bban)
-        row = bank.add("accounts", d1, account_id=aid, client_id=cid, iban=bank.ibans[aid], product_code=product,
-                       currency=cur, opened_on="2020-01-15", closed_on=None, status="active",
-                       credit_limit="1500.00" if product == "CC-EUR" else "0",
-                       overdraft_limit="500.00" if product.startswith("CA") else "0",
-                       updated_at="2024-06-01T09:00:00")
+        row = bank.add(
+            "accounts",
+            d1,
+            account_id=aid,
+            client_id=cid,
+            iban=bank.ibans[aid],
+            product_code=product,
+            currency=cur,
+            opened_on="2020-01-15",
+            closed_on=None,
+            status="active",
+            credit_limit="1500.00" if product == "CC-EUR" else "0",
+            overdraft_limit="500.00" if product.startswith("CA") else "0",
+            updated_at="2024-06-01T09:00:00",
+        )
         if aid == "A003":
             bank.rows["accounts"].append((_day(1), dict(row)))  # duplicate, re-delivered next day
             bank.expected["accounts.duplicate"] += 1
@@ -170,19 +259,46 @@ def _add_loans(bank: RawBank) -> None:
         ("L002", "C002", "A002", Decimal("6000.00"), Decimal("0.0690"), 6, date(2024, 9, 15), [1, 2]),
     ]
     for lid, cid, aid, principal, rate, months, start, paid in loans:
-        bank.add("loans", d1, loan_id=lid, client_id=cid, account_id=aid, product_code="PL-EUR",
-                 principal=principal, currency="EUR", annual_rate=rate, term_months=months,
-                 start_date=start.isoformat(), status="active", updated_at=_ts(start, 10))
+        bank.add(
+            "loans",
+            d1,
+            loan_id=lid,
+            client_id=cid,
+            account_id=aid,
+            product_code="PL-EUR",
+            principal=principal,
+            currency="EUR",
+            annual_rate=rate,
+            term_months=months,
+            start_date=start.isoformat(),
+            status="active",
+            updated_at=_ts(start, 10),
+        )
         for n, (part, interest) in enumerate(_annuity(principal, rate, months), start=1):
             month = start.month + n
             due = date(start.year + (month - 1) // 12, (month - 1) % 12 + 1, start.day)
-            bank.add("loan_schedules", d1, loan_id=lid, installment_no=n, due_date=due.isoformat(),
-                     principal_due=part, interest_due=interest)
+            bank.add(
+                "loan_schedules",
+                d1,
+                loan_id=lid,
+                installment_no=n,
+                due_date=due.isoformat(),
+                principal_due=part,
+                interest_due=interest,
+            )
             if n in paid:
                 paid_on = due + timedelta(days=2 if (lid, n) == ("L001", 3) else 0)
                 delivered = max(paid_on, d1)
-                bank.add("loan_payments", delivered, payment_id=f"P-{lid}-{n}", loan_id=lid, installment_no=n,
-                         paid_on=paid_on.isoformat(), amount=part + interest, currency="EUR")
+                bank.add(
+                    "loan_payments",
+                    delivered,
+                    payment_id=f"P-{lid}-{n}",
+                    loan_id=lid,
+                    installment_no=n,
+                    paid_on=paid_on.isoformat(),
+                    amount=part + interest,
+                    currency="EUR",
+                )
     bank.expected["loans.overdue_installments"] = 1  # L002 installment 3 was due 2024-12-15 and is unpaid
 
 
@@ -225,12 +341,16 @@ def _add_ledger(bank: RawBank) -> None:
                 row["amount"] = row["amount"].replace(".", ",")
                 bank.expected["transactions.decimal_comma"] += 1
             if n in (6, 17, 24):  # date_format, three spellings
-                spelled = {6: booked.strftime("%d.%m.%Y"), 17: booked.strftime("%d/%m/%Y"),
-                           24: booked.strftime("%Y/%m/%d")}[n]
+                spelled = {
+                    6: booked.strftime("%d.%m.%Y"),
+                    17: booked.strftime("%d/%m/%Y"),
+                    24: booked.strftime("%Y/%m/%d"),
+                }[n]
                 row["booked_at"] = row["booked_at"].replace(booked.isoformat(), spelled)
                 row["value_date"] = spelled
                 bank.expected["transactions.date_format"] += 1
             bank.rows.setdefault("transactions", []).append((delivered, row))
+            bank.ledger[row["transaction_id"]] = (account, booked, amount)
             key = (account, booked)
             movements[key] = movements.get(key, Decimal(0)) + amount
             if n in (3, 12):  # duplicate: exact copy, same file or the next day's file
@@ -249,28 +369,67 @@ def _add_ledger(bank: RawBank) -> None:
     ]
     for pid, account, day_index, ptype, amount in postings:
         d = _day(day_index)
-        bank.add("postings", d, posting_id=pid, account_id=account, posting_date=d.isoformat(), posting_type=ptype,
-                 amount=amount, currency=currency[account], description=ptype.replace("_", " "))
+        bank.add(
+            "postings",
+            d,
+            posting_id=pid,
+            account_id=account,
+            posting_date=d.isoformat(),
+            posting_type=ptype,
+            amount=amount,
+            currency=currency[account],
+            description=ptype.replace("_", " "),
+        )
         movements[(account, d)] = movements.get((account, d), Decimal(0)) + Decimal(amount)
 
     balance = dict.fromkeys(currency, Decimal("1000.00"))
     for (account, d), moved in sorted(movements.items(), key=lambda kv: (kv[0][1], kv[0][0])):
         balance[account] += moved
-        bank.add("balances", d, account_id=account, balance_date=d.isoformat(), closing_balance=f"{balance[account]:.2f}",
-                 currency=currency[account])
+        bank.add(
+            "balances",
+            d,
+            account_id=account,
+            balance_date=d.isoformat(),
+            closing_balance=f"{balance[account]:.2f}",
+            currency=currency[account],
+        )
 
     # Rejecting defects: extra rows beside the ledger (each with exactly one defect).
     d3 = _day(2)
-    base = {"booked_at": _ts(d3, 12), "value_date": d3.isoformat(), "amount": "-10.00", "currency": "EUR",
-            "channel": "card_pos", "mcc": "5411", "merchant": "Shop", "counterparty_iban": "", "description": "x"}
+    base = {
+        "booked_at": _ts(d3, 12),
+        "value_date": d3.isoformat(),
+        "amount": "-10.00",
+        "currency": "EUR",
+        "channel": "card_pos",
+        "mcc": "5411",
+        "merchant": "Shop",
+        "counterparty_iban": "",
+        "description": "x",
+    }
     extras = [
         ("missing_mandatory", {"transaction_id": "X00001", "account_id": "A001", "amount": ""}),
-        ("invalid_iban", {"transaction_id": "X00002", "account_id": "A001", "channel": "transfer_out", "mcc": "",
-                          "counterparty_iban": broken_iban("DE", "500105170648489890")}),
+        (
+            "invalid_iban",
+            {
+                "transaction_id": "X00002",
+                "account_id": "A001",
+                "channel": "transfer_out",
+                "mcc": "",
+                "counterparty_iban": broken_iban("DE", "500105170648489890"),
+            },
+        ),
         ("unknown_account", {"transaction_id": "X00003", "account_id": "A999"}),
         ("unknown_currency", {"transaction_id": "X00004", "account_id": "A001", "currency": "EUX"}),
-        ("future_date", {"transaction_id": "X00005", "account_id": "A001", "booked_at": _ts(_day(4), 9),
-                         "value_date": _day(4).isoformat()}),
+        (
+            "future_date",
+            {
+                "transaction_id": "X00005",
+                "account_id": "A001",
+                "booked_at": _ts(_day(4), 9),
+                "value_date": _day(4).isoformat(),
+            },
+        ),
     ]
     for defect, values in extras:
         bank.rows["transactions"].append((d3, {**base, **values}))
@@ -280,10 +439,22 @@ def _add_ledger(bank: RawBank) -> None:
     txs = [r for _, r in bank.rows["transactions"] if r["transaction_id"].startswith("T")]
     fraud = next(r for r in txs if r["channel"] == "card_online")
     genuine = next(r for r in txs if r["channel"] == "card_pos")
-    bank.add("fraud_labels", _day(5), transaction_id=fraud["transaction_id"], label="fraud",
-             fraud_type="card_not_present", reported_on=_day(5).isoformat())
-    bank.add("fraud_labels", _day(6), transaction_id=genuine["transaction_id"], label="genuine", fraud_type=None,
-             reported_on=_day(6).isoformat())
+    bank.add(
+        "fraud_labels",
+        _day(5),
+        transaction_id=fraud["transaction_id"],
+        label="fraud",
+        fraud_type="card_not_present",
+        reported_on=_day(5).isoformat(),
+    )
+    bank.add(
+        "fraud_labels",
+        _day(6),
+        transaction_id=genuine["transaction_id"],
+        label="genuine",
+        fraud_type=None,
+        reported_on=_day(6).isoformat(),
+    )
 
 
 def _add_api(bank: RawBank) -> None:
@@ -292,16 +463,37 @@ def _add_api(bank: RawBank) -> None:
     while d <= _day(DAYS - 1):
         if d.weekday() < 5 and d != date(2025, 1, 1):
             for i, (cur, rate) in enumerate(rates.items()):
-                bank.fx.append({"rate_date": d, "currency": cur, "rate_per_eur": round(rate + (d.day % 5) * 0.01 * i, 4),
-                                "published_at": datetime(d.year, d.month, d.day, 16, 0)})
+                bank.fx.append(
+                    {
+                        "rate_date": d,
+                        "currency": cur,
+                        "rate_per_eur": round(rate + (d.day % 5) * 0.01 * i, 4),
+                        "published_at": datetime(d.year, d.month, d.day, 16, 0),
+                    }
+                )
         d += timedelta(days=1)
-    answers = [("R001", "C001", 10, 5), ("R002", "C002", 6, 3), ("R003", "C003", 8, 4), ("R004", "C004", 9, 5),
-               ("R005", "C005", 3, 2), ("R006", "C006", 10, 4)]
+    answers = [
+        ("R001", "C001", 10, 5),
+        ("R002", "C002", 6, 3),
+        ("R003", "C003", 8, 4),
+        ("R004", "C004", 9, 5),
+        ("R005", "C005", 3, 2),
+        ("R006", "C006", 10, 4),
+    ]
     for i, (rid, cid, nps, csat) in enumerate(answers):
         day = _day(i % DAYS)
-        bank.surveys.append({"response_id": rid, "client_id": cid, "survey_date": day, "channel": "app",
-                             "nps_score": nps, "csat_score": csat, "comment": None,
-                             "answered_at": datetime(day.year, day.month, day.day, 18, i)})
+        bank.surveys.append(
+            {
+                "response_id": rid,
+                "client_id": cid,
+                "survey_date": day,
+                "channel": "app",
+                "nps_score": nps,
+                "csat_score": csat,
+                "comment": None,
+                "answered_at": datetime(day.year, day.month, day.day, 18, i),
+            }
+        )
 
 
 def load_raw(wh: Warehouse, bank: RawBank, through: date, after: date | None = None) -> dict[str, int]:
@@ -320,7 +512,8 @@ def load_raw(wh: Warehouse, bank: RawBank, through: date, after: date | None = N
             cols = ", ".join(f"{c} text" for c in columns)
             cur.execute(
                 f"create table if not exists raw_core_banking.{entity} ({cols}, _file_name text not null, "
-                "_line_number bigint not null, _dlt_load_id text not null, _dlt_id text, _loaded_at timestamptz not null)"
+                "_line_number bigint not null, _dlt_load_id text not null, _dlt_id text, "
+                "_loaded_at timestamptz not null)"
             )
             for delivered, row in bank.rows.get(entity, []):
                 if delivered > through or (after is not None and delivered <= after):
@@ -350,8 +543,10 @@ def load_raw(wh: Warehouse, bank: RawBank, through: date, after: date | None = N
         )
         quarantine_day = _day(1)
         if quarantine_day <= through and (after is None or quarantine_day > after):
-            for reason, line in [("wrong_field_count", "T99998,A001,2025-01-03"),
-                                 ("unclosed_quote", 'T99999,A001,"2025-01-03T10:00:00,-1.00')]:
+            for reason, line in [
+                ("wrong_field_count", "T99998,A001,2025-01-03"),
+                ("unclosed_quote", 'T99999,A001,"2025-01-03T10:00:00,-1.00'),
+            ]:
                 file_name = f"transactions/{quarantine_day.isoformat()}.csv"
                 line_numbers[file_name] += 1
                 cur.execute(
@@ -405,6 +600,7 @@ def dbt_env(wh: Warehouse) -> Iterator[None]:
 class DbtRun:
     success: bool
     statuses: dict[str, str]  # node unique_id -> status (success, pass, fail, warn, error, skipped)
+    rows_affected: dict[str, int] = field(default_factory=dict)  # model unique_id -> rows written
 
     def failed(self) -> list[str]:
         return sorted(k for k, v in self.statuses.items() if v in ("fail", "error"))
@@ -419,21 +615,39 @@ def run_dbt(wh: Warehouse, args: list[str], work_dir: Path, threads: int = 3) ->
 
     cli = [
         *args,
-        "--project-dir", str(PROJECT_ROOT),
-        "--profiles-dir", str(PROJECT_ROOT),
-        "--target-path", str(work_dir / "target"),
-        "--log-path", str(work_dir / "logs"),
+        "--project-dir",
+        str(PROJECT_ROOT),
+        "--profiles-dir",
+        str(PROJECT_ROOT),
+        "--target-path",
+        str(work_dir / "target"),
+        "--log-path",
+        str(work_dir / "logs"),
     ]
     if args and args[0] in ("build", "run", "test", "seed", "snapshot"):
         cli += ["--threads", str(threads)]
     with dbt_env(wh):
         result = dbtRunner().invoke(cli)
-    statuses = {}
+    statuses, rows = {}, {}
     if result.result is not None and hasattr(result.result, "results"):
-        statuses = {r.node.unique_id: str(r.status) for r in result.result.results}
+        for r in result.result.results:
+            statuses[r.node.unique_id] = str(r.status)
+            affected = (r.adapter_response or {}).get("rows_affected")
+            if affected is not None:
+                rows[r.node.unique_id] = int(affected)
     if result.exception is not None:
         raise RuntimeError(f"dbt {' '.join(args)} crashed: {result.exception}")
-    return DbtRun(success=bool(result.success), statuses=statuses)
+    return DbtRun(success=bool(result.success), statuses=statuses, rows_affected=rows)
+
+
+def other_sources_excluded() -> list[str]:
+    """`--exclude` arguments for the Czech bank's models and tests, whose raw tables the fixture bank lacks."""
+    paths = [
+        p
+        for p in ("models/staging/berka", "models/intermediate/berka", "tests/berka", "snapshots/berka")
+        if (PROJECT_ROOT / p).exists()
+    ]
+    return ["--exclude", *(f"path:{p}" for p in paths)] if paths else []
 
 
 def query(wh: Warehouse, sql: str, params: tuple = ()) -> list[tuple]:

@@ -42,6 +42,7 @@ select
     {{ surrogate_key(['transactions.source_system', 'transactions.transaction_id']) }}::text as transaction_key,
     transactions.source_system::text as source_system,
     transactions.transaction_id::text as transaction_id,
+    transactions.account_id::text as account_id,
     coalesce(accounts.account_key, {{ unknown_key() }})::text as account_key,
     coalesce(clients.client_key, {{ unknown_key() }})::text as client_key,
     coalesce(products.product_key, {{ unknown_key() }})::text as product_key,

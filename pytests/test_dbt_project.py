@@ -1,0 +1,285 @@
+"""The dbt project against a real PostgreSQL: parse, build on a planted-defect bank, gates, incremental parity.
+
+The session fixture loads the fixture bank (pytests/dbt_helpers.py) in two deliveries, the way the nightly
+pipeline sees it: days 1-4 first, then days 5-7 (with the late-arriving transaction, a re-delivered account
+change and the file with the extra column). Every test reads that warehouse; the last ones plant bad rows and
+remove them again.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from dbt_helpers import (
+    REJECTING_DEFECTS,
+    DbtRun,
+    RawBank,
+    _day,
+    build_bank,
+    load_raw,
+    other_sources_excluded,
+    query,
+    run_dbt,
+)
+
+from orchestration import PROJECT_ROOT
+from orchestration.warehouse import Warehouse
+
+LOOKBACK = 2  # days; small so the second build really leaves older rows alone
+VARS = ["--vars", json.dumps({"late_arrival_lookback_days": LOOKBACK})]
+BALANCE_GATE = "assert_balances_reconcile_with_movements"
+FACT = "model.bank_warehouse.fact_transactions"
+
+
+@dataclass
+class BuiltWarehouse:
+    wh: Warehouse
+    bank: RawBank
+    work: Path
+    first: DbtRun
+    balance_gate_before_late_row: DbtRun
+    second: DbtRun
+
+
+@pytest.fixture(scope="session")
+def built(session_db: Warehouse, tmp_path_factory: pytest.TempPathFactory) -> BuiltWarehouse:
+    work = tmp_path_factory.mktemp("dbt")
+    bank = build_bank()
+    load_raw(session_db, bank, through=_day(3))
+    exclude = [*other_sources_excluded(), BALANCE_GATE]
+    if exclude[0] != "--exclude":
+        exclude = ["--exclude", *exclude]
+    first = run_dbt(session_db, ["build", *exclude, *VARS], work)
+    gate = run_dbt(session_db, ["test", "--select", BALANCE_GATE], work)
+    load_raw(session_db, bank, through=_day(6), after=_day(3))
+    second = run_dbt(session_db, ["build", *other_sources_excluded(), *VARS], work)
+    return BuiltWarehouse(session_db, bank, work, first, gate, second)
+
+
+def _manifest(work: Path) -> dict:
+    return json.loads((work / "target" / "manifest.json").read_text())
+
+
+def _own(node: dict) -> bool:
+    return node.get("package_name") == "bank_warehouse" and "berka" not in node.get("original_file_path", "")
+
+
+def test_every_model_column_source_and_seed_is_described_and_marts_have_contracts(built: BuiltWarehouse) -> None:
+    manifest = _manifest(built.work)
+    undocumented = []
+    for node in manifest["nodes"].values():
+        if node["resource_type"] not in ("model", "seed", "snapshot") or not _own(node):
+            continue
+        if not node["description"].strip():
+            undocumented.append(node["unique_id"])
+        undocumented += [f"{node['unique_id']}.{c}" for c, col in node["columns"].items() if not col["description"]]
+        if node["resource_type"] == "model" and node["schema"] == "marts":
+            assert node["config"]["contract"]["enforced"], node["unique_id"]
+            assert node["columns"] and all(col["data_type"] for col in node["columns"].values()), node["unique_id"]
+    undocumented += [s["unique_id"] for s in manifest["sources"].values() if _own(s) and not s["description"]]
+    assert undocumented == []
+    marts = {n["name"] for n in manifest["nodes"].values() if n["resource_type"] == "model" and n["schema"] == "marts"}
+    assert {
+        "dim_clients",
+        "dim_accounts",
+        "dim_products",
+        "dim_dates",
+        "dim_satisfaction",
+        "fact_transactions",
+        "fact_loans",
+        "fact_payments",
+        "fact_revenue",
+        "fact_fraud",
+    } <= marts
+    unit_tests = {u["name"] for u in manifest["unit_tests"].values()}
+    assert len(unit_tests) >= 6
+    assert manifest["exposures"] and manifest["metrics"] and manifest["semantic_models"]
+
+
+def test_both_deliveries_build_with_every_error_gate_green(built: BuiltWarehouse) -> None:
+    for run in (built.first, built.second):
+        assert run.failed() == []
+        assert run.success
+    # the second build ran the unit tests, the singular invariants and the contracts' models
+    kinds = {uid.split(".")[0] for uid in built.second.statuses}
+    assert {"model", "snapshot", "seed", "test", "unit_test"} <= kinds
+    assert built.second.statuses[f"test.bank_warehouse.{BALANCE_GATE}"] == "pass"
+
+
+def test_balance_gate_fails_until_the_late_transaction_arrives(built: BuiltWarehouse) -> None:
+    """After the first delivery the balance of the late row's booking day cannot reconcile; after it, it does."""
+    assert built.balance_gate_before_late_row.failed() == [f"test.bank_warehouse.{BALANCE_GATE}"]
+
+
+def test_rejected_rows_carry_the_planted_defect_counts(built: BuiltWarehouse) -> None:
+    rejected = dict(
+        query(
+            built.wh,
+            "select rejection_reason, count(*) from staging.stg_core_banking__transactions_rejected group by 1",
+        )
+    )
+    expected = {d: built.bank.expected[f"transactions.{d}"] for d in REJECTING_DEFECTS}
+    assert rejected == expected
+    union = dict(query(built.wh, "select entity, count(*) from intermediate.int_rejected_rows_unioned group by 1"))
+    assert union == {"transactions": sum(expected.values())}
+    (removed,) = query(built.wh, "select sum(rows_delivered - 1) from marts.fact_transactions")[0]
+    assert removed == built.bank.expected["transactions.duplicate"]
+    (client_copies,) = query(
+        built.wh,
+        "select count(*) - count(distinct (client_id, updated_at)) "
+        "from staging.stg_core_banking__clients where is_valid",
+    )[0]
+    assert client_copies == built.bank.expected["clients.duplicate"]
+
+
+def test_transactions_match_the_ledger_after_repairs(built: BuiltWarehouse) -> None:
+    """Decimal commas, three date spellings and the late arrival all land as the ledger says."""
+    rows = query(
+        built.wh,
+        "select transaction_id, account_id, booked_date, amount, is_late_arrival, "
+        "amount_eur is not null from marts.fact_transactions",
+    )
+    facts = {r[0]: (r[1], r[2], r[3]) for r in rows}
+    assert facts == {k: (a, d, Decimal(f"{amt:.2f}")) for k, (a, d, amt) in built.bank.ledger.items()}
+    assert sum(1 for r in rows if r[4]) == built.bank.expected["transactions.late_arrival"]
+    assert all(r[5] for r in rows)  # every currency had a rate, weekends carried forward
+
+
+def test_fx_conversion_uses_the_last_rate_on_or_before_the_day(built: BuiltWarehouse) -> None:
+    rows = query(
+        built.wh,
+        "select booked_date, amount, amount_eur, fx_rate_per_eur from marts.fact_transactions where currency = 'CZK'",
+    )
+    assert rows
+    published = {(r["rate_date"], r["currency"]): r["rate_per_eur"] for r in built.bank.fx}
+    for booked, amount, amount_eur, rate in rows:
+        day = booked
+        while (day, "CZK") not in published:
+            day = day.fromordinal(day.toordinal() - 1)
+        assert float(rate) == pytest.approx(published[(day, "CZK")])
+        assert amount_eur == (amount / rate).quantize(Decimal("0.01"))
+
+
+def test_account_change_between_runs_becomes_a_second_scd2_version(built: BuiltWarehouse) -> None:
+    versions = query(
+        built.wh,
+        "select account_key, credit_limit, valid_from, valid_to, is_current from "
+        "marts.dim_accounts where account_id = 'A005' order by valid_from",
+    )
+    assert [(v[1], v[4]) for v in versions] == [(Decimal("1500.00"), False), (Decimal("3000.00"), True)]
+    assert versions[0][3] == versions[1][2]  # no gap, no overlap
+    keys = dict(
+        query(
+            built.wh,
+            "select booked_at >= %s, array_agg(distinct account_key) from marts.fact_transactions "
+            "where transaction_id in (select transaction_id from intermediate.int_transactions_enriched "
+            "where account_id = 'A005') group by 1",
+            (versions[1][2],),
+        )
+    )
+    assert keys == {False: [versions[0][0]], True: [versions[1][0]]}
+
+
+def test_incremental_run_equals_full_refresh(built: BuiltWarehouse) -> None:
+    sql = "select * from marts.fact_transactions order by transaction_key"
+    incremental = query(built.wh, sql)
+    total = len(incremental)
+    # the second build re-read only the lookback window, not the whole table
+    assert 0 < built.second.rows_affected[FACT] < total
+    refreshed = run_dbt(built.wh, ["run", "--full-refresh", "--select", "fact_transactions", *VARS], built.work)
+    assert refreshed.success
+    assert refreshed.rows_affected[FACT] == total
+    assert query(built.wh, sql) == incremental
+
+
+def test_planted_bad_rows_fail_the_right_gates(built: BuiltWarehouse) -> None:
+    gates = [
+        BALANCE_GATE,
+        "assert_loan_principal_equals_scheduled_principal",
+        "assert_every_transaction_line_is_accounted_for",
+    ]
+    planted_day = _day(7).isoformat()
+    with built.wh.cursor() as cur:
+        # a balance that does not follow from the movements, and a schedule line that breaks sum = principal
+        cur.execute(
+            "insert into raw_core_banking.balances (account_id, balance_date, closing_balance, currency, "
+            "_file_name, _line_number, _dlt_load_id, _loaded_at) values ('A001', %s, '1.00', 'EUR', %s, 2, "
+            "'planted', now())",
+            (planted_day, f"balances/{planted_day}.csv"),
+        )
+        cur.execute(
+            "insert into raw_core_banking.loan_schedules (loan_id, installment_no, due_date, principal_due, "
+            "interest_due, _file_name, _line_number, _dlt_load_id, _loaded_at) values ('L001', '13', "
+            "'2025-10-01', '10.00', '0', %s, 2, 'planted', now())",
+            (f"loan_schedules/{planted_day}.csv",),
+        )
+    try:
+        run_dbt(built.wh, ["run", "--select", "int_loan_schedules_deduplicated", *VARS], built.work)
+        bad = run_dbt(built.wh, ["test", "--select", *gates], built.work)
+        assert bad.failed() == sorted(f"test.bank_warehouse.{g}" for g in gates[:2])
+    finally:
+        with built.wh.cursor() as cur:
+            cur.execute("delete from raw_core_banking.balances where _dlt_load_id = 'planted'")
+            cur.execute("delete from raw_core_banking.loan_schedules where _dlt_load_id = 'planted'")
+        run_dbt(built.wh, ["run", "--select", "int_loan_schedules_deduplicated", *VARS], built.work)
+    good = run_dbt(built.wh, ["test", "--select", *gates], built.work)
+    assert good.failed() == [] and good.success
+
+
+@pytest.mark.slow
+def test_generated_bank_end_to_end(fresh_db: Warehouse, tmp_path: Path) -> None:
+    """Generator (scale 0.01) → ingest (files and API) → dbt build: green gates, counts equal the manifest."""
+    from bank_sim.api import start_server, stop_server
+    from ingest.api_pipeline import run_api_ingest
+    from ingest.files_pipeline import run_files_ingest
+
+    raw = tmp_path / "raw"
+    subprocess.run(
+        [sys.executable, "-m", "orchestration.cli", "generate", "--scale", "0.01", "--days", "30", "--out", str(raw)],
+        check=True,
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+    )
+    summary = run_files_ingest(fresh_db, raw, pipelines_dir=tmp_path / "dlt", progress=False, log=lambda _m: None)
+    assert summary.errors == []
+    server, thread = start_server(tmp_path, token="demo-token")
+    try:
+        run_api_ingest(fresh_db, server.url, "demo-token", tmp_path / "dlt", log=lambda _m: None)
+    finally:
+        stop_server(server, thread)
+
+    run = run_dbt(fresh_db, ["build", *other_sources_excluded()], tmp_path / "dbt")
+    assert run.failed() == [] and run.success
+
+    manifest = json.loads((raw / "manifest.json").read_text())
+    expected: dict[tuple[str, str], int] = {}
+    for name, info in manifest["files"].items():
+        if name.startswith("transactions/"):
+            for defect, count in info.get("defects", {}).items():
+                if defect in REJECTING_DEFECTS and count:
+                    expected[(name, defect)] = count
+    rejected = {
+        (f, r): n
+        for f, r, n in query(
+            fresh_db,
+            "select source_file_name, rejection_reason, count(*) from "
+            "staging.stg_core_banking__transactions_rejected group by 1, 2",
+        )
+    }
+    assert rejected == expected
+    transactions = manifest["totals"]["entities"]["transactions"]
+    count, amount = query(fresh_db, "select count(*), sum(amount) from marts.fact_transactions")[0]
+    assert count == transactions["rows_valid"]
+    assert amount == Decimal(manifest["totals"]["amount_sums"]["transactions"])
+    duplicates = sum(
+        info.get("defects", {}).get("duplicate", 0)
+        for name, info in manifest["files"].items()
+        if name.startswith("transactions/")
+    )
+    assert query(fresh_db, "select sum(rows_delivered - 1) from marts.fact_transactions")[0][0] == duplicates
