@@ -18,6 +18,7 @@ from pathlib import Path
 from orchestration import PROJECT_ROOT
 
 from .berka_source import BERKA_FILES, ParsedFile, berka_paths, parse_file
+from .destination import pipeline_name, postgres_destination
 
 SCHEMA = "raw_berka"
 FILE_LOADS_DDL = f"""
@@ -73,17 +74,6 @@ def _sha256(path: Path) -> str:
     import hashlib
 
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def _credentials(wh):
-    """dlt credentials for the warehouse; an empty password (trust or peer auth) is passed as such, not missing."""
-    from dlt.destinations.impl.postgres.configuration import PostgresCredentials
-
-    creds = PostgresCredentials()
-    creds.database, creds.username, creds.password = wh.database, wh.user, wh.password
-    creds.host, creds.port = wh.host, wh.port
-    creds.resolve()
-    return creds
 
 
 def _berka_source(parsed: list[ParsedFile]):
@@ -183,9 +173,9 @@ def run_berka_ingest(wh, berka_dir: Path | None = None, pipelines_dir: Path | No
 
     with tempfile.TemporaryDirectory(prefix="bankwh-berka-") as tmp:
         pipeline = dlt.pipeline(
-            pipeline_name="berka",
+            pipeline_name=pipeline_name("berka", wh),
             pipelines_dir=str(pipelines_dir or tmp),
-            destination=dlt.destinations.postgres(credentials=_credentials(wh)),
+            destination=postgres_destination(wh),
             dataset_name=SCHEMA,
             progress="log" if os.environ.get("BANKWH_DLT_PROGRESS") else None,
         )
