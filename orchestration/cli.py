@@ -17,6 +17,7 @@ COMMAND_MODULES = [
     "bank_sim.cli",
     "bank_sim.api_cli",
     "ingest.cli",
+    "orchestration.dbt_cli",
     "orchestration.flow_cli",
 ]
 

@@ -1,0 +1,71 @@
+"""`bankwh build` and `bankwh docs`: the dbt project with the warehouse's connection and the project's defaults.
+
+dbt runs in-process (dbtRunner), so it sees the same PostgreSQL as every other command: the PG* variables of
+`warehouse.resolve()` are exported before the call and profiles.yml reads them.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from . import PROJECT_ROOT, warehouse
+
+DEFAULT_THREADS = 4
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    build = subparsers.add_parser(
+        "build",
+        help="build and test the warehouse with dbt (seeds, snapshots, models, tests)",
+        description=(
+            "Run `dbt build` on the project at the repository root against the warehouse database: seeds, "
+            "snapshots, staging/intermediate/marts models and every test, in dependency order. Arguments after "
+            "the options go to dbt unchanged, e.g. `bankwh build --select marts+` or `bankwh build --full-refresh`."
+        ),
+    )
+    build.add_argument("--threads", type=int, default=DEFAULT_THREADS, help="dbt threads (default: %(default)s)")
+    build.add_argument("dbt_args", nargs=argparse.REMAINDER, help="extra dbt arguments (--select, --full-refresh, ...)")
+    build.set_defaults(func=_build)
+
+    docs = subparsers.add_parser(
+        "docs",
+        help="generate or serve the dbt documentation site",
+        description="`generate` writes the documentation site (catalog of every model, column, source and seed) "
+        "into target/; `serve` serves it on localhost.",
+    )
+    docs.add_argument("action", choices=["generate", "serve"], help="generate the site, or serve it")
+    docs.add_argument("--port", type=int, default=8080, help="port for `serve` (default: %(default)s)")
+    docs.add_argument("dbt_args", nargs=argparse.REMAINDER, help="extra dbt arguments")
+    docs.set_defaults(func=_docs)
+
+
+def project_args() -> list[str]:
+    """Where the dbt project and its profile live (the repository root), whatever the working directory."""
+    return ["--project-dir", str(PROJECT_ROOT), "--profiles-dir", str(PROJECT_ROOT)]
+
+
+def invoke(args: list[str]) -> int:
+    """Run one dbt command against the resolved warehouse; 0 when it succeeded, 1 when a node failed."""
+    from dbt.cli.main import dbtRunner
+
+    wh = warehouse.resolve()
+    warehouse.apply_env(wh)
+    print(f"dbt {' '.join(args)} on {wh.host}:{wh.port}/{wh.database}", flush=True)
+    result = dbtRunner().invoke([*args, *project_args()])
+    if result.exception is not None:
+        raise RuntimeError(f"dbt {args[0]} could not run: {result.exception}")
+    return 0 if result.success else 1
+
+
+def _extra(args: argparse.Namespace) -> list[str]:
+    return [a for a in args.dbt_args if a != "--"]
+
+
+def _build(args: argparse.Namespace) -> int:
+    return invoke(["build", "--threads", str(args.threads), *_extra(args)])
+
+
+def _docs(args: argparse.Namespace) -> int:
+    if args.action == "serve":
+        return invoke(["docs", "serve", "--port", str(args.port), *_extra(args)])
+    return invoke(["docs", "generate", *_extra(args)])
