@@ -9,7 +9,10 @@
 with
 
 balances as (
-    select account_id, balance_date, closing_balance
+    select
+        account_id,
+        balance_date,
+        closing_balance
     from (
         select
             *,
@@ -34,9 +37,17 @@ consecutive as (
 ),
 
 movements as (
-    select account_id, booked_date as movement_date, amount from {{ ref('int_transactions_deduplicated') }}
+    select
+        account_id,
+        booked_date as movement_date,
+        amount
+    from {{ ref('int_transactions_deduplicated') }}
     union all
-    select account_id, posting_date as movement_date, amount from {{ ref('int_postings_deduplicated') }}
+    select
+        account_id,
+        posting_date as movement_date,
+        amount
+    from {{ ref('int_postings_deduplicated') }}
 ),
 
 checked as (
@@ -50,12 +61,14 @@ checked as (
     from consecutive
     left join movements
         on consecutive.account_id = movements.account_id
-        and movements.movement_date > consecutive.previous_date
-        and movements.movement_date <= consecutive.balance_date
+        and consecutive.previous_date < movements.movement_date
+        and consecutive.balance_date >= movements.movement_date
     where consecutive.previous_date is not null
     group by 1, 2, 3, 4, 5
 )
 
-select *, previous_closing + movements - closing_balance as difference
+select
+    *,
+    previous_closing + movements - closing_balance as difference
 from checked
 where previous_closing + movements != closing_balance

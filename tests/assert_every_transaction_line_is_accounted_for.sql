@@ -9,11 +9,15 @@ with
 counts as (
     select
         (select count(*) from {{ source('core_banking', 'transactions') }}) as raw_rows,
-        (select count(*) from {{ ref('fact_transactions') }}
-            where source_system = {{ core_banking_system() }}) as fact_rows,
+        (
+            select count(*) from {{ ref('fact_transactions') }}
+            where source_system = {{ core_banking_system() }}
+        ) as fact_rows,
         (select count(*) from {{ ref('stg_core_banking__transactions_rejected') }}) as rejected_rows,
-        (select coalesce(sum(rows_delivered - 1), 0) from {{ ref('fact_transactions') }}
-            where source_system = {{ core_banking_system() }}) as duplicate_rows
+        (
+            select coalesce(sum(rows_delivered - 1), 0) from {{ ref('fact_transactions') }}
+            where source_system = {{ core_banking_system() }}
+        ) as duplicate_rows
 )
 
 select *

@@ -4,7 +4,10 @@
 with
 
 scheduled as (
-    select loan_id, sum(principal_due) as scheduled_principal, count(*) as installments
+    select
+        loan_id,
+        sum(principal_due) as scheduled_principal,
+        count(*) as installments
     from {{ ref('int_loan_schedules_deduplicated') }}
     group by loan_id
 )

@@ -1,7 +1,10 @@
 {#- The FX rule: a day without a published rate uses the last rate published on or before it, never a later one. -#}
 {{ config(severity='error', group='bank_warehouse') }}
 
-select filled.currency, filled.rate_day, filled.published_rate_date
+select
+    filled.currency,
+    filled.rate_day,
+    filled.published_rate_date
 from {{ ref('int_fx_rates_filled_forward') }} as filled
 where filled.published_rate_date > filled.rate_day
     or exists (

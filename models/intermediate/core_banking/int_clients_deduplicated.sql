@@ -1,4 +1,7 @@
-{#- Dedup rule: the latest version wins (highest updated_at; ties, including exact duplicates, go to the latest delivery, then the last line). -#}
+{#-
+    Dedup rule: the latest version wins (highest updated_at; ties, including exact duplicates, go to the latest
+    delivery, then the last line).
+-#}
 with
 
 ranked as (

@@ -1,4 +1,6 @@
-{#- Dedup rule: the latest investigation outcome wins (highest reported_on, then the latest delivery and line). -#}
+{#-
+    Dedup rule: the latest investigation outcome wins (highest reported_on, then the latest delivery and line).
+-#}
 with
 
 ranked as (

@@ -1,4 +1,6 @@
-{#- Dedup rule: payments are events: the first delivered copy wins (earliest delivery, then the first line). -#}
+{#-
+    Dedup rule: payments are events: the first delivered copy wins (earliest delivery, then the first line).
+-#}
 with
 
 ranked as (

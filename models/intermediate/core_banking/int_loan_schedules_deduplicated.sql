@@ -1,4 +1,6 @@
-{#- Dedup rule: a schedule row re-delivered later replaces the earlier one (latest delivery, then the last line). -#}
+{#-
+    Dedup rule: a schedule row re-delivered later replaces the earlier one (latest delivery, then the last line).
+-#}
 with
 
 ranked as (

@@ -29,7 +29,10 @@ fx as (
 ),
 
 accounts as (
-    select account_id, client_id from {{ ref('int_accounts_deduplicated') }}
+    select
+        account_id,
+        client_id
+    from {{ ref('int_accounts_deduplicated') }}
 ),
 
 joined as (

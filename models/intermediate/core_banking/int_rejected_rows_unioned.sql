@@ -6,15 +6,15 @@
     'postings': 'posting_id', 'fraud_labels': 'transaction_id'
 } %}
 {%- for entity, business_key in entities.items() %}
-select
-    {{ core_banking_system() }}::text as source_system,
-    '{{ entity }}'::text as entity,
-    ({{ business_key }})::text as business_key,
-    rejection_reason,
-    source_file_name,
-    source_line_number,
-    delivery_date,
-    loaded_at
-from {{ ref('stg_core_banking__' ~ entity ~ '_rejected') }}
-{% if not loop.last %}union all{% endif %}
+    select
+        {{ core_banking_system() }}::text as source_system,
+        '{{ entity }}'::text as entity,
+        ({{ business_key }})::text as business_key,
+        rejection_reason,
+        source_file_name,
+        source_line_number,
+        delivery_date,
+        loaded_at
+    from {{ ref('stg_core_banking__' ~ entity ~ '_rejected') }}
+    {% if not loop.last %}union all{% endif %}
 {%- endfor %}

@@ -23,11 +23,20 @@ loan_payments as (
 ),
 
 installments as (
-    select loan_id, installment_no, interest_due from {{ ref('int_loan_schedules_deduplicated') }}
+    select
+        loan_id,
+        installment_no,
+        interest_due
+    from {{ ref('int_loan_schedules_deduplicated') }}
 ),
 
 loans as (
-    select loan_id, client_id, account_id, product_code from {{ ref('int_loans_deduplicated') }}
+    select
+        loan_id,
+        client_id,
+        account_id,
+        product_code
+    from {{ ref('int_loans_deduplicated') }}
 ),
 
 fx as (

@@ -1,4 +1,7 @@
-{#- Dedup rule: duplicates are exact copies, so the first delivered copy wins (earliest delivery date, then file, then line); rows_delivered counts the copies, rows_delivered - 1 were removed as duplicates. -#}
+{#-
+    Dedup rule: duplicates are exact copies, so the first delivered copy wins (earliest delivery date, then file,
+    then line); rows_delivered counts the copies, rows_delivered - 1 were removed as duplicates.
+-#}
 with
 
 ranked as (

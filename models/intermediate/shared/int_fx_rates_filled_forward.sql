@@ -16,13 +16,18 @@ published as (
 ),
 
 latest_publication as (
-    select rate_date, currency, rate_per_eur
+    select
+        rate_date,
+        currency,
+        rate_per_eur
     from published
     where publication_rank = 1
 ),
 
 currency_ranges as (
-    select currency, min(rate_date) as first_rate_date
+    select
+        currency,
+        min(rate_date) as first_rate_date
     from latest_publication
     group by currency
 ),
@@ -30,13 +35,13 @@ currency_ranges as (
 calendar as (
     select
         currency_ranges.currency,
-        days.day::date as rate_day
+        calendar_days.calendar_day::date as rate_day
     from currency_ranges
     cross join lateral generate_series(
         currency_ranges.first_rate_date::timestamp,
         '{{ var("calendar_end", "2030-12-31") }}'::timestamp,
         interval '1 day'
-    ) as days (day)
+    ) as calendar_days (calendar_day)
 ),
 
 grid as (
@@ -75,12 +80,12 @@ union all
 
 select
     'EUR' as currency,
-    days.day::date as rate_day,
+    calendar_days.calendar_day::date as rate_day,
     1::numeric(18, 6) as rate_per_eur,
-    days.day::date as published_rate_date,
+    calendar_days.calendar_day::date as published_rate_date,
     false as is_carried_forward
 from generate_series(
-    '{{ var("calendar_start", "1990-01-01") }}'::timestamp,
-    '{{ var("calendar_end", "2030-12-31") }}'::timestamp,
-    interval '1 day'
-) as days (day)
+        '{{ var("calendar_start", "1990-01-01") }}'::timestamp,
+        '{{ var("calendar_end", "2030-12-31") }}'::timestamp,
+        interval '1 day'
+    ) as calendar_days (calendar_day)

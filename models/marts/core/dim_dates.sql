@@ -7,10 +7,10 @@
 with
 
 days as (
-    select day::date as date_day
+    select calendar_day::date as date_day
     from generate_series(
-        '{{ var("calendar_start") }}'::timestamp, '{{ var("calendar_end") }}'::timestamp, interval '1 day'
-    ) as spine (day)
+            '{{ var("calendar_start") }}'::timestamp, '{{ var("calendar_end") }}'::timestamp, interval '1 day'
+        ) as spine (calendar_day)
 ),
 
 years as (
@@ -28,7 +28,9 @@ easter_steps as (
 
 easter_steps_2 as (
     select
-        year_number, a, c,
+        year_number,
+        a,
+        c,
         (19 * a + b - b / 4 - (b - (b + 8) / 25 + 1) / 3 + 15) % 30 as h,
         b % 4 as e
     from easter_steps
@@ -36,7 +38,9 @@ easter_steps_2 as (
 
 easter_steps_3 as (
     select
-        year_number, a, h,
+        year_number,
+        a,
+        h,
         (32 + 2 * e + 2 * (c / 4) - h - c % 4) % 7 as l
     from easter_steps_2
 ),

@@ -20,9 +20,9 @@ with
 transactions as (
     select * from {{ ref('int_transactions_enriched') }}
     {% if is_incremental() %}
-    where booked_date >= (
-        select coalesce(max(booked_date), '1900-01-01'::date) from {{ this }}
-    ) - {{ var('late_arrival_lookback_days') }}
+        where booked_date >= (
+                select coalesce(max(already_loaded.booked_date), '1900-01-01'::date) from {{ this }} as already_loaded
+            ) - {{ var('late_arrival_lookback_days') }}
     {% endif %}
 ),
 

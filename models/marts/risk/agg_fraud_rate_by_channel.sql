@@ -6,7 +6,8 @@ transactions as (
 ),
 
 fraud as (
-    select transaction_key from {{ ref('fact_fraud') }} where is_fraud
+    select transaction_key from {{ ref('fact_fraud') }}
+    where is_fraud
 )
 
 select

@@ -19,7 +19,8 @@ flagged as (
         *,
         case
             when rate_date is null or currency is null or rate_per_eur is null then 'missing_mandatory'
-            when currency not in (select currency_code from {{ ref('iso_currencies') }}) then 'unknown_currency'
+            when currency not in (select iso.currency_code from {{ ref('iso_currencies') }} as iso)
+                then 'unknown_currency'
             when rate_per_eur <= 0 then 'out_of_range'
         end as rejection_reason
     from parsed

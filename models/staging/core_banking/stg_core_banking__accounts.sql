@@ -39,7 +39,8 @@ flagged as (
                 then 'missing_mandatory'
             when has_unreadable_date then 'invalid_date'
             when has_unreadable_amount then 'invalid_amount'
-            when currency not in (select currency_code from {{ ref('iso_currencies') }}) then 'unknown_currency'
+            when currency not in (select iso.currency_code from {{ ref('iso_currencies') }} as iso)
+                then 'unknown_currency'
             when iban is not null and not {{ is_valid_iban('iban') }} then 'invalid_iban'
         end as rejection_reason
     from parsed

@@ -28,7 +28,8 @@ flagged as (
             when has_unreadable_amount then 'invalid_amount'
             when has_unreadable_date then 'invalid_date'
             when account_id is null or balance_date is null or closing_balance is null then 'missing_mandatory'
-            when currency not in (select currency_code from {{ ref('iso_currencies') }}) then 'unknown_currency'
+            when currency not in (select iso.currency_code from {{ ref('iso_currencies') }} as iso)
+                then 'unknown_currency'
         end as rejection_reason
     from parsed
 )

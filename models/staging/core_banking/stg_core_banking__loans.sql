@@ -39,7 +39,8 @@ flagged as (
                 or currency is null or updated_at is null and not has_unreadable_date then 'missing_mandatory'
             when has_unreadable_number then 'invalid_amount'
             when has_unreadable_date then 'invalid_date'
-            when currency not in (select currency_code from {{ ref('iso_currencies') }}) then 'unknown_currency'
+            when currency not in (select iso.currency_code from {{ ref('iso_currencies') }} as iso)
+                then 'unknown_currency'
         end as rejection_reason
     from parsed
 )

@@ -31,7 +31,8 @@ flagged as (
             when has_unreadable_date then 'invalid_date'
             when posting_id is null or account_id is null or posting_date is null or amount is null
                 or currency is null or posting_type is null then 'missing_mandatory'
-            when currency not in (select currency_code from {{ ref('iso_currencies') }}) then 'unknown_currency'
+            when currency not in (select iso.currency_code from {{ ref('iso_currencies') }} as iso)
+                then 'unknown_currency'
             when posting_date > delivery_date then 'future_date'
         end as rejection_reason
     from parsed

@@ -29,7 +29,8 @@ flagged as (
         case
             when product_code is null or updated_at is null then 'missing_mandatory'
             when currency is not null
-                and currency not in (select currency_code from {{ ref('iso_currencies') }}) then 'unknown_currency'
+                and currency not in (select iso.currency_code from {{ ref('iso_currencies') }} as iso)
+                then 'unknown_currency'
             when has_unreadable_number then 'invalid_amount'
         end as rejection_reason
     from parsed

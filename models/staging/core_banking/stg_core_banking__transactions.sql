@@ -53,7 +53,7 @@ flagged as (
             when parsed.counterparty_iban is not null
                 and not {{ is_valid_iban('parsed.counterparty_iban') }} then 'invalid_iban'
             when known_accounts.account_id is null then 'unknown_account'
-            when parsed.currency not in (select currency_code from {{ ref('iso_currencies') }})
+            when parsed.currency not in (select iso.currency_code from {{ ref('iso_currencies') }} as iso)
                 then 'unknown_currency'
             when parsed.booked_at::date > parsed.delivery_date then 'future_date'
         end as rejection_reason
