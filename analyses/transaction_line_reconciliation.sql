@@ -4,9 +4,11 @@
 with
 
 raw_rows as (
-    select _file_name as source_file_name, count(*) as raw_rows
+    select
+        _file_name as source_file_name,
+        count(*) as raw_rows
     from {{ source('core_banking', 'transactions') }}
-    group by 1
+    group by _file_name
 ),
 
 staged as (
@@ -15,20 +17,24 @@ staged as (
         count(*) filter (where not is_valid) as rejected_rows,
         count(*) filter (where is_valid) as valid_rows
     from {{ ref('stg_core_banking__transactions') }}
-    group by 1
+    group by source_file_name
 ),
 
 kept as (
-    select source_file_name, count(*) as kept_rows
+    select
+        source_file_name,
+        count(*) as kept_rows
     from {{ ref('fact_transactions') }}
-    group by 1
+    group by source_file_name
 ),
 
 quarantined as (
-    select source_file_name, count(*) as quarantined_lines
+    select
+        source_file_name,
+        count(*) as quarantined_lines
     from {{ ref('stg_core_banking__quarantined_lines') }}
     where entity = 'transactions'
-    group by 1
+    group by source_file_name
 )
 
 select
