@@ -19,12 +19,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="build and test the warehouse with dbt (seeds, snapshots, models, tests)",
         description=(
             "Run `dbt build` on the project at the repository root against the warehouse database: seeds, "
-            "snapshots, staging/intermediate/marts models and every test, in dependency order. Arguments after "
-            "the options go to dbt unchanged, e.g. `bankwh build --select marts+` or `bankwh build --full-refresh`."
+            "snapshots, staging/intermediate/marts models and every test, in dependency order. Any other dbt "
+            "option goes after `--`, e.g. `bankwh build --select marts+ -- --fail-fast`."
         ),
     )
     build.add_argument("--threads", type=int, default=DEFAULT_THREADS, help="dbt threads (default: %(default)s)")
-    build.add_argument("dbt_args", nargs=argparse.REMAINDER, help="extra dbt arguments (--select, --full-refresh, ...)")
+    build.add_argument("-s", "--select", nargs="+", default=None, help="dbt node selection (e.g. marts+)")
+    build.add_argument("--exclude", nargs="+", default=None, help="dbt nodes to leave out")
+    build.add_argument("--full-refresh", action="store_true", help="rebuild incremental models from scratch")
+    build.add_argument("--vars", default=None, help="dbt vars as YAML, e.g. '{late_arrival_lookback_days: 3}'")
+    build.add_argument("dbt_args", nargs=argparse.REMAINDER, help="further dbt arguments, after --")
     build.set_defaults(func=_build)
 
     docs = subparsers.add_parser(
@@ -35,7 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     docs.add_argument("action", choices=["generate", "serve"], help="generate the site, or serve it")
     docs.add_argument("--port", type=int, default=8080, help="port for `serve` (default: %(default)s)")
-    docs.add_argument("dbt_args", nargs=argparse.REMAINDER, help="extra dbt arguments")
+    docs.add_argument("dbt_args", nargs=argparse.REMAINDER, help="further dbt arguments, after --")
     docs.set_defaults(func=_docs)
 
 
@@ -61,8 +65,22 @@ def _extra(args: argparse.Namespace) -> list[str]:
     return [a for a in args.dbt_args if a != "--"]
 
 
+def build_args(args: argparse.Namespace) -> list[str]:
+    """The dbt command line for `bankwh build` (project defaults first, the user's choices after)."""
+    cli = ["build", "--threads", str(args.threads)]
+    if args.select:
+        cli += ["--select", *args.select]
+    if args.exclude:
+        cli += ["--exclude", *args.exclude]
+    if args.full_refresh:
+        cli.append("--full-refresh")
+    if args.vars:
+        cli += ["--vars", args.vars]
+    return [*cli, *_extra(args)]
+
+
 def _build(args: argparse.Namespace) -> int:
-    return invoke(["build", "--threads", str(args.threads), *_extra(args)])
+    return invoke(build_args(args))
 
 
 def _docs(args: argparse.Namespace) -> int:

@@ -283,3 +283,33 @@ def test_generated_bank_end_to_end(fresh_db: Warehouse, tmp_path: Path) -> None:
         if name.startswith("transactions/")
     )
     assert query(fresh_db, "select sum(rows_delivered - 1) from marts.fact_transactions")[0][0] == duplicates
+
+
+def test_bankwh_build_runs_dbt_on_the_resolved_warehouse(fresh_db: Warehouse) -> None:
+    """`bankwh build` passes the selection through and builds in the database the PG* variables name."""
+    import os
+
+    env = {**os.environ, **fresh_db.env()}
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "orchestration.cli",
+            "build",
+            "--threads",
+            "2",
+            "--select",
+            "iso_currencies",
+            "countries",
+        ],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert f"/{fresh_db.database}" in done.stdout
+    assert query(fresh_db, "select count(*) from reference.iso_currencies")[0][0] == len(
+        (PROJECT_ROOT / "seeds" / "iso_currencies.csv").read_text().strip().splitlines()[1:]
+    )
+    assert query(fresh_db, "select count(*) from reference.countries where currency_code = 'EUR'")[0][0] > 0
