@@ -32,9 +32,11 @@ test: $(STAMP) ## the pytest suites against a real PostgreSQL (embedded unless P
 test-external: $(STAMP) ## the same suites against the server at 127.0.0.1:5432
 	PGHOST=127.0.0.1 PGPORT=5432 PGUSER=postgres PGDATABASE=bank $(BIN)/python -m pytest $(PYTEST_ARGS)
 
-lint: $(STAMP) ## ruff on Python, sqlfluff (dbt templater) on the models
+lint: $(STAMP) ## ruff on Python, sqlfluff (dbt templater, needs the warehouse) on the SQL
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	@$(BIN)/bankwh db start >/dev/null
+	eval "$$($(BIN)/bankwh db env)" && $(BIN)/sqlfluff lint models tests analyses snapshots --processes 2 --nocolor
 
 bench: $(STAMP) ## benchmarks (generation, ingest, dbt build, export) at scale 1
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
