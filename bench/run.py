@@ -18,6 +18,7 @@ from pathlib import Path
 BENCHMARKS: dict[str, str] = {
     "generate": "bench.generate:bench_generate",
     "ingest": "bench.ingest_bench:bench_ingest_at_scale",
+    "warehouse": "bench.warehouse_bench:bench_warehouse",
 }
 RESULTS = Path(".bench/results.json")
 
