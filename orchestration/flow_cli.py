@@ -25,15 +25,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "finds another nightly run in progress waits for it (or, with --no-wait, is refused)."
         ),
     )
-    run.add_argument("--demo", action="store_true", help="generate the demo bank into data/raw if missing and "
+    run.add_argument("--demo", action="store_true", help="generate the demo bank into --data-dir if missing and "
                      "serve the bank API locally for the api source")  # fmt: skip
     run.add_argument("--scale", type=float, default=0.1, help="demo bank scale for --demo (default 0.1)")
+    run.add_argument("--next-day", action="store_true", help="with --demo: append the next business day to the "
+                     "existing demo bank before the run (the next night's delivery)")  # fmt: skip
     run.add_argument("--full-refresh", action="store_true", help="dbt --full-refresh and a full Delta rewrite")
     run.add_argument("--select", help='dbt node selection, e.g. "marts+" (default: everything)')
     run.add_argument(
+        "--source",
         "--sources",
-        default="files,api,berka",
-        help="comma-separated sources to ingest: files, api, berka; '' for none (default all three)",
+        dest="sources",
+        default="all",
+        help="comma-separated sources to ingest: files, api, berka, or all (default: files and api, plus berka "
+        "when its folder exists); '' for none",
     )
     run.add_argument("--no-dbt", action="store_true", help="skip dbt build (export what is in the marts)")
     run.add_argument("--no-export", action="store_true", help="skip the Delta export")
@@ -120,35 +125,64 @@ def schedule_of(deployment: dict[str, Any], cron: str | None = None, timezone: s
     return Cron(cron or base["cron"], timezone=timezone or base.get("timezone") or "UTC")
 
 
-def _parse_sources(text: str) -> list[str]:
-    return [s.strip() for s in text.split(",") if s.strip()]
+def _parse_sources(text: str) -> list[str] | None:
+    """The sources named on the command line; None for `all` (the flow's default set)."""
+    names = [s.strip() for s in text.split(",") if s.strip()]
+    return None if "all" in names else names
+
+
+def _prepare_demo(args: argparse.Namespace) -> None:
+    """Generate the demo bank when the folder has none; with --next-day append the next day to it."""
+    from . import cli
+
+    manifest = args.data_dir / "manifest.json"
+    if not manifest.exists():
+        print(f"generating the demo bank (scale {args.scale}) into {args.data_dir} ...", flush=True)
+        if cli.main(["generate", "--scale", str(args.scale), "--out", str(args.data_dir)]) != 0:
+            raise RuntimeError("generating the demo bank failed")
+    elif args.next_day:
+        print(f"appending the next day to the demo bank in {args.data_dir} ...", flush=True)
+        if cli.main(["generate", "--next-day", "--out", str(args.data_dir)]) != 0:
+            raise RuntimeError("appending the next day to the demo bank failed")
+    else:
+        print(f"demo bank present in {args.data_dir} (new files only are loaded; --next-day adds a day)")
+
+
+def _quiet_prefect() -> None:
+    """Prefect settings for a one-off run without a configured server: a temporary local server, no telemetry."""
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .flows import nightly
+    import time
 
+    started = time.perf_counter()
+    _quiet_prefect()
+    if args.next_day and not args.demo:
+        raise ValueError("--next-day needs --demo (it appends a day to the demo bank)")
+    sources = _parse_sources(args.sources)
     api_server = None
     api_url = args.api_url
     try:
         if args.demo:
-            manifest = args.data_dir / "manifest.json"
-            if not manifest.exists():
-                from . import cli
-
-                print(f"generating the demo bank (scale {args.scale}) into {args.data_dir} ...")
-                gen_args = ["generate", "--scale", str(args.scale)]
-                if args.data_dir != PROJECT_ROOT / "data" / "raw":
-                    gen_args += ["--out", str(args.data_dir)]
-                if cli.main(gen_args) != 0:
-                    raise RuntimeError("generating the demo bank failed")
-            if "api" in _parse_sources(args.sources) and not api_url:
+            _prepare_demo(args)
+            if (sources is None or "api" in sources) and not api_url:
                 from bank_sim.api.server import start_server
 
-                api_server = start_server(args.data_dir)
+                if args.data_dir.name != "raw":
+                    raise ValueError(
+                        f"--demo serves the bank API from the folder above --data-dir, which must be named raw "
+                        f"(got {args.data_dir}); or start `bankwh api serve` and pass --api-url"
+                    )
+                # the API serves <root>/raw/surveys and <root>/api/fx_rates.csv: the generator's layout
+                api_server = start_server(args.data_dir.parent)
                 api_url = api_server[0].url
-                print(f"bank API serving {args.data_dir} at {api_url}")
-        summary = nightly(
-            sources=_parse_sources(args.sources),
+                print(f"bank API serving {args.data_dir.parent} at {api_url}", flush=True)
+        from .flows import format_summary, nightly
+
+        state = nightly(
+            sources=sources,
             full_refresh=args.full_refresh,
             select=args.select,
             run_dbt=not args.no_dbt,
@@ -158,15 +192,17 @@ def _run(args: argparse.Namespace) -> int:
             api_url=api_url,
             delta_root=str(args.delta_root),
             wait_for_lock=not args.no_wait,
+            return_state=True,
         )
     finally:
         if api_server is not None:
             from bank_sim.api.server import stop_server
 
             stop_server(*api_server)
-    from .flows import format_summary
-
+    summary = state.result()  # re-raises the flow's failure (blocked gate, failed ingest) for a clear message
+    print()
     print(format_summary(summary))
+    print(f"bankwh run: done in {time.perf_counter() - started:.1f} s")
     return 0
 
 

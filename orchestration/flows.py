@@ -8,6 +8,7 @@ backoff, only for errors that can heal by themselves; every task has a timeout.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +20,8 @@ from prefect.tasks import exponential_backoff
 from . import PROJECT_ROOT, publish_gate
 
 ALL_SOURCES = ("files", "api", "berka")
+#: Per-file progress lines of the landing-file ingest: the first, every FILE_LOG_EVERY-th, the last and failures.
+FILE_LOG_EVERY = 250
 
 #: Called with the run summary after the export, in order. The alerts and HTML quality report plug in here:
 #: `QUALITY_REPORT_HOOKS.append(my_hook)`; a failing hook is logged and does not undo the published export.
@@ -58,14 +61,52 @@ def connect_warehouse(database: str | None = None):
     return wh
 
 
+def default_sources(berka_dir: str | None = None) -> list[str]:
+    """files and api always; berka when its folder holds the Czech bank's files (it is optional)."""
+    from ingest.berka_pipeline import default_berka_dir
+
+    folder = Path(berka_dir) if berka_dir else default_berka_dir()
+    return ["files", "api", "berka"] if (folder / "trans.asc").exists() else ["files", "api"]
+
+
+def throttled(log: Callable[[str], None], every: int = FILE_LOG_EVERY) -> Callable[[str], None]:
+    """A log function that passes every message except most per-file lines (`  [i/n] name: ...`).
+
+    Why: a year of landing files is thousands of lines; the run log keeps the first, every `every`-th, the last
+    and every failed file, so progress stays visible without burying the rest of the run.
+    """
+    import re
+
+    per_file = re.compile(r"^\s*\[(\d+)/(\d+)\]")
+
+    def log_line(message: str) -> None:
+        match = per_file.match(message)
+        if match is None or "FAILED" in message:
+            log(message)
+            return
+        i, n = int(match.group(1)), int(match.group(2))
+        if i == 1 or i == n or i % every == 0:
+            log(message)
+
+    return log_line
+
+
 @task(name="ingest-files", timeout_seconds=3600, **RETRY)
 def ingest_files(wh, data_dir: str) -> dict[str, Any]:
     from ingest.files_pipeline import run_files_ingest
 
-    summary = run_files_ingest(wh, data_dir, log=get_run_logger().info)
+    summary = run_files_ingest(wh, data_dir, log=throttled(get_run_logger().info))
     if summary.errors:
         raise RuntimeError(f"{len(summary.errors)} landing file(s) failed: " + "; ".join(summary.errors))
-    return {"files_loaded": len(summary.loaded), "files": len(summary.files), "notes": summary.notes}
+    rows = sum(f.rows for f in summary.loaded)
+    quarantined = sum(f.quarantined for f in summary.loaded)
+    return {
+        "files": len(summary.files),
+        "files_loaded": len(summary.loaded),
+        "rows": rows,
+        "quarantined": quarantined,
+        "notes": summary.notes,
+    }
 
 
 @task(name="ingest-api", timeout_seconds=1800, **RETRY)
@@ -79,13 +120,42 @@ def ingest_api(wh, base_url: str | None, token: str | None) -> dict[str, Any]:
 def ingest_berka(wh, berka_dir: str | None) -> Any:
     from ingest.berka_pipeline import default_berka_dir, run_berka_ingest
 
-    return run_berka_ingest(wh, berka_dir or default_berka_dir())
+    folder = Path(berka_dir) if berka_dir else default_berka_dir()
+    if not folder.is_dir():
+        raise FileNotFoundError(f"the Berka folder {folder} does not exist; set BANKWH_BERKA_DIR or pass berka_dir")
+    # dlt warns once per Berka table that Arrow goes through its slower insert writer; that is known and small
+    # (a filter, not a level: dlt sets its logger's level again when the pipeline starts)
+    dlt_logger = logging.getLogger("dlt")
+
+    def errors_only(record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.ERROR
+
+    dlt_logger.addFilter(errors_only)
+    try:
+        result = run_berka_ingest(wh, folder, log=get_run_logger().info)
+    finally:
+        dlt_logger.removeFilter(errors_only)
+    return {
+        "files_loaded": len(result.get("loaded", {})),
+        "files_skipped": len(result.get("skipped", [])),
+        "rows": sum(v["rows_loaded"] for v in result.get("loaded", {}).values()),
+        "quarantined": sum(v["rows_quarantined"] for v in result.get("loaded", {}).values()),
+    }
 
 
 def dbt_build(
-    full_refresh: bool, select: str | None, project_dir: Path, profiles_dir: Path
+    full_refresh: bool,
+    select: str | None,
+    project_dir: Path,
+    profiles_dir: Path,
+    target_dir: Path | None = None,
 ) -> list[publish_gate.NodeResult]:
-    """`dbt build` through prefect-dbt: inside the flow every model, seed, snapshot and test is its own task."""
+    """`dbt build` through prefect-dbt: inside the flow every model, seed, snapshot and test is its own task.
+
+    dbt's own log goes to the run log from WARN up only (failures and warnings, named); progress shows as the
+    node tasks finishing, and the gate's summary counts every status.
+    """
+    from dbt_common.events.base_types import EventLevel
     from prefect_dbt import PrefectDbtRunner, PrefectDbtSettings
 
     args = ["build"]
@@ -93,11 +163,16 @@ def dbt_build(
         args.append("--full-refresh")
     if select:
         args += ["--select", *select.split()]
+    extra = {"target_path": target_dir} if target_dir is not None else {}
     runner = PrefectDbtRunner(
-        settings=PrefectDbtSettings(project_dir=project_dir, profiles_dir=profiles_dir),
+        settings=PrefectDbtSettings(
+            project_dir=project_dir, profiles_dir=profiles_dir, log_level=EventLevel.WARN, **extra
+        ),
         raise_on_failure=False,  # the publish gate decides, with every failure named
     )
     res = runner.invoke(args)
+    if res.exception is not None:  # dbt could not start (project, profile): no node results to judge
+        raise RuntimeError(f"dbt build could not run: {res.exception}")
     return publish_gate.from_dbt_result(res)
 
 
@@ -137,23 +212,43 @@ def publish_quality_report(summary: dict[str, Any]) -> list[str]:
     return ran
 
 
+def _ingest_line(name: str, info: dict[str, Any]) -> str:
+    if name == "api":
+        rows = info.get("rows", {})
+        return f"  ingest api:   {', '.join(f'{t} {n}' for t, n in rows.items()) or 'nothing new'}"
+    done = f"{info.get('files_loaded', 0)} file(s) loaded"
+    if "files" in info:
+        done += f" of {info['files']}"
+    if info.get("files_skipped"):
+        done += f", {info['files_skipped']} already loaded"
+    return f"  ingest {name + ':':<6} {done}, {info.get('rows', 0)} rows, {info.get('quarantined', 0)} quarantined"
+
+
 def format_summary(summary: dict[str, Any]) -> str:
+    """The run summary as printed at the end of `bankwh run`: ingest counts, dbt gate, rows and Delta versions."""
     lines = [f"nightly run: {summary['status']}"]
     for name, info in summary.get("ingest", {}).items():
-        lines.append(f"  ingest {name}: {info}")
+        lines.append(_ingest_line(name, info) if isinstance(info, dict) else f"  ingest {name}: {info}")
     dbt = summary.get("dbt")
     if dbt is not None:
+        counts = ", ".join(f"{n} {status}" for status, n in sorted(dbt.get("statuses", {}).items()))
         lines.append(
-            f"  dbt build: {dbt['nodes']} nodes, {len(dbt['failed_tests'])} failed test(s), "
+            f"  dbt build: {dbt['nodes']} nodes ({counts or 'none'}); {len(dbt['failed_tests'])} failed test(s), "
             f"{len(dbt['warned_tests'])} warning(s), {len(dbt['errored_nodes'])} errored node(s)"
         )
         lines += [f"    FAILED {t}" for t in dbt["failed_tests"]]
+        lines += [f"    ERROR  {n}" for n in dbt["errored_nodes"]]
         lines += [f"    warn   {t}" for t in dbt["warned_tests"]]
+    if summary.get("export"):
+        lines.append(f"  Delta export to {summary.get('delta_root', '')}:")
     for row in summary.get("export", []):
+        rewritten = f" ({row['partitions_rewritten']} partition(s))" if row["action"] == "incremental" else ""
         lines.append(
-            f"  {row['mart']:<28} rows {row['rows']:>10}  Delta v{row['version']:<4} {row['action']:<11} "
-            f"parity {'ok' if row['parity_ok'] else 'MISMATCH'}"
+            f"    {row['mart']:<40} rows {row['rows']:>9}  Delta v{row['version']:<4} "
+            f"{row['action'] + rewritten:<28} parity {'ok' if row['parity_ok'] else 'MISMATCH'}"
         )
+    if summary.get("seconds"):
+        lines.append("  seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in summary["seconds"].items()))
     return "\n".join(lines)
 
 
@@ -172,28 +267,39 @@ def nightly(
     delta_root: str | None = None,
     database: str | None = None,
     dbt_project_dir: str | None = None,
+    dbt_target_dir: str | None = None,
     wait_for_lock: bool = True,
     lock_timeout_s: float = 6 * 3600,
 ) -> dict[str, Any]:
     """Ingest the sources, build and test the warehouse with dbt, and publish the marts to Delta Lake.
 
-    sources: subset of files, api, berka (default all; [] skips ingestion). full_refresh: dbt --full-refresh and
-    a full Delta rewrite. select: dbt node selection (e.g. "marts+"). run_dbt/export switch steps off.
+    sources: subset of files, api, berka (default files and api, plus berka when its folder exists; [] skips
+    ingestion). full_refresh: dbt --full-refresh and a full Delta rewrite. select: dbt node selection (e.g.
+    "marts+"). run_dbt/export switch steps off. dbt_target_dir: dbt's target folder (default <project>/target).
     """
+    import time
+
     from . import locking
 
     logger = get_run_logger()
-    sources = list(ALL_SOURCES) if sources is None else list(sources)
+    sources = default_sources(berka_dir) if sources is None else list(sources)
     unknown = sorted(set(sources) - set(ALL_SOURCES))
     if unknown:
         raise ValueError(f"unknown source(s) {', '.join(unknown)}; choose from {', '.join(ALL_SOURCES)}")
     wh = connect_warehouse(database)
-    summary: dict[str, Any] = {"status": "running", "ingest": {}, "export": []}
+    root = delta_root or str(PROJECT_ROOT / "data" / "delta")
+    summary: dict[str, Any] = {"status": "running", "sources": sources, "ingest": {}, "export": [],
+                               "delta_root": root, "seconds": {}}  # fmt: skip
     from prefect.runtime import flow_run
+
+    def timed(step: str, started: float) -> None:
+        summary["seconds"][step] = round(time.perf_counter() - started, 1)
 
     with locking.exclusive(
         wh, "nightly", wait=wait_for_lock, timeout_s=lock_timeout_s, owner=str(flow_run.name or ""), log=logger.info
     ):
+        started = time.perf_counter()
+        logger.info("ingest: %s", ", ".join(sources) or "nothing (no sources)")
         if "files" in sources:
             summary["ingest"]["files"] = ingest_files(wh, data_dir or str(PROJECT_ROOT / "data" / "raw"))
         if "api" in sources:
@@ -201,26 +307,39 @@ def nightly(
                 wh, api_url or os.environ.get("BANKWH_API_URL"), api_token or os.environ.get("BANKWH_API_TOKEN")
             )
         if "berka" in sources:
-            summary["ingest"]["berka"] = str(ingest_berka(wh, berka_dir))
+            summary["ingest"]["berka"] = ingest_berka(wh, berka_dir)
+        timed("ingest", started)
 
         if run_dbt:
+            started = time.perf_counter()
             project = Path(dbt_project_dir) if dbt_project_dir else PROJECT_ROOT
-            results = dbt_build(full_refresh, select, project, PROJECT_ROOT)
+            logger.info("dbt build%s%s on %s/%s ...", " --full-refresh" if full_refresh else "",
+                        f" --select {select}" if select else "", wh.host, wh.database)  # fmt: skip
+            target = Path(dbt_target_dir) if dbt_target_dir else None
+            results = dbt_build(full_refresh, select, project, PROJECT_ROOT, target)
+            statuses: dict[str, int] = {}
+            for r in results:
+                statuses[r.status] = statuses.get(r.status, 0) + 1
             summary["dbt"] = {
                 "nodes": len(results),
+                "statuses": statuses,
                 "failed_tests": [r.name for r in publish_gate.blocking(results) if r.is_test],
                 "warned_tests": [r.name for r in publish_gate.warnings(results)],
                 "errored_nodes": [r.unique_id for r in publish_gate.blocking(results) if not r.is_test],
             }
+            timed("dbt", started)
             try:
                 publish_gate.check(results)
             except publish_gate.PublishBlocked:
                 summary["status"] = "blocked"
                 logger.error(format_summary(summary))
                 raise
+            logger.info("publish gate open: every error-severity test passed")
 
         if export:
-            summary["export"] = export_delta(wh, delta_root, marts, full_refresh)
+            started = time.perf_counter()
+            summary["export"] = export_delta(wh, root, marts, full_refresh)
+            timed("export", started)
         summary["status"] = "published" if export else "built"
         logger.info(format_summary(summary))
         summary["quality_report_hooks"] = publish_quality_report(summary)
