@@ -8,7 +8,6 @@ recorded, and staging reads only the load each marker names, so an interrupted r
 
 from __future__ import annotations
 
-import argparse
 import os
 import tempfile
 import time
@@ -19,6 +18,7 @@ from orchestration import PROJECT_ROOT
 
 from .berka_source import BERKA_FILES, ParsedFile, berka_paths, parse_file
 from .destination import pipeline_name, postgres_destination
+from .raw_tables import ensure_raw_tables
 
 SCHEMA = "raw_berka"
 FILE_LOADS_DDL = f"""
@@ -148,7 +148,8 @@ def run_berka_ingest(wh, berka_dir: Path | None = None, pipelines_dir: Path | No
     """Load every Berka file whose content is not in `raw_berka` yet; return a summary of what happened.
 
     Summary keys: `loaded` (file → lines_in/rows_loaded/rows_quarantined), `skipped` (files already loaded with
-    the same content), `load_id`, `seconds`.
+    the same content), `load_id`, `seconds`. The other sources' raw schemas are created empty when they do not
+    exist yet, so the warehouse also builds when the Czech bank is its only source.
     """
     import dlt
 
@@ -159,6 +160,7 @@ def run_berka_ingest(wh, berka_dir: Path | None = None, pipelines_dir: Path | No
     todo = [p for p in paths if (p.name, _sha256(p)) not in known]
     skipped = [p.name for p in paths if p not in todo]
     summary: dict = {"berka_dir": str(berka_dir), "loaded": {}, "skipped": skipped, "load_id": None}
+    ensure_raw_tables(wh, log=log)
     if not todo:
         log(f"berka: all {len(paths)} files already loaded, nothing to do")
         summary["seconds"] = round(time.perf_counter() - started, 3)
@@ -198,32 +200,3 @@ def run_berka_ingest(wh, berka_dir: Path | None = None, pipelines_dir: Path | No
     total = sum(v["rows_loaded"] for v in summary["loaded"].values())
     log(f"berka: loaded {len(parsed)} files, {total} rows into {SCHEMA} in {summary['seconds']} s")
     return summary
-
-
-def _cmd_ingest(args: argparse.Namespace) -> int:
-    from orchestration import warehouse
-
-    wh = warehouse.resolve()
-    summary = run_berka_ingest(wh, Path(args.berka_dir) if args.berka_dir else None)
-    for name, counts in summary["loaded"].items():
-        print(
-            f"  {name}: {counts['lines_in']} lines, {counts['rows_loaded']} rows, "
-            f"{counts['rows_quarantined']} quarantined"
-        )
-    return 0
-
-
-def register(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "berka-ingest",
-        help="load the PKDD'99 Czech bank files into raw_berka",
-        description=(
-            "Load the PKDD'99 Czech bank (.asc) files into the raw_berka schema with dlt. Files whose content "
-            "(sha256) is already recorded in raw_berka._file_loads are skipped, so re-running is safe."
-        ),
-    )
-    parser.add_argument(
-        "--berka-dir",
-        help="folder holding account.asc … trans.asc (default: $BANKWH_BERKA_DIR or ../shared/data/berka)",
-    )
-    parser.set_defaults(func=_cmd_ingest)

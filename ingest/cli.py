@@ -1,4 +1,5 @@
-"""`bankwh ingest`: load the landing files and/or the bank API into the raw layer, then print what was loaded."""
+"""`bankwh ingest`: load the landing files, the bank API and/or the Czech bank's files into the raw layer, then
+print what was loaded."""
 
 from __future__ import annotations
 
@@ -14,22 +15,23 @@ from .summary import FileResult, IngestSummary
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "ingest",
-        help="load the landing files and the bank API into the raw schemas with dlt",
+        help="load the landing files, the bank API and the Czech bank (Berka) files into the raw schemas with dlt",
         description=(
             "Load every new landing file (data/raw/<entity>/YYYY-MM-DD.csv) into raw_core_banking exactly once, "
             "and/or fetch what is new from the bank API into raw_bank_api. Broken lines go to "
             "raw_core_banking._quarantine with the reason; every file is counted (lines in = rows + quarantined) "
             "and recorded in raw_core_banking._file_loads. Files already loaded are skipped; a file whose content "
-            "changed since it was loaded is reported and not loaded. Exit status 1 when a file failed."
+            "changed since it was loaded is reported and not loaded. Exit status 1 when a file failed. "
+            "--source berka loads the PKDD'99 Czech bank (.asc) files into raw_berka, each file content once."
         ),
         epilog="The table at the end lists each file loaded or failed: rows, quarantined lines and the seconds "
         "spent reading it; the total line has the wall time of the whole run.",
     )
     parser.add_argument(
         "--source",
-        choices=("files", "api", "all"),
+        choices=("files", "api", "berka", "all"),
         default="files",
-        help="what to load: the landing files (default), the bank API, or both",
+        help="what to load: the landing files (default), the bank API, the Czech bank's files (berka), or all",
     )
     parser.add_argument(
         "--data",
@@ -48,6 +50,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--pipelines-dir", type=Path, default=None, help="dlt working folder (default: .dlt/pipelines)")
     parser.add_argument("--api-url", default=None, help="bank API base URL (default: BANKWH_API_URL or local server)")
     parser.add_argument("--token", default=None, help="bank API token (default: BANKWH_API_TOKEN or demo-token)")
+    parser.add_argument(
+        "--berka-dir",
+        type=Path,
+        default=None,
+        help="folder holding account.asc … trans.asc (default: $BANKWH_BERKA_DIR or ../shared/data/berka)",
+    )
     parser.add_argument("--quiet", action="store_true", help="print only the summary table")
     parser.set_defaults(func=_ingest)
 
@@ -70,6 +78,29 @@ def _api_summary(wh, args: argparse.Namespace, log) -> IngestSummary:
     summary = IngestSummary(source="api", load_id=result.get("load_id"), seconds=time.perf_counter() - started)
     for table, rows in result.get("rows", {}).items():
         summary.files.append(FileResult(f"api:{table}", table, "loaded", rows, rows, 0, seconds=result["seconds"]))
+    return summary
+
+
+def _berka_summary(wh, args: argparse.Namespace, log) -> IngestSummary:
+    """The Czech bank's load in the common summary shape: one line per file, loaded or already there."""
+    from .berka_pipeline import run_berka_ingest
+
+    result = run_berka_ingest(wh, args.berka_dir, pipelines_dir=args.pipelines_dir, log=log)
+    summary = IngestSummary(source="berka", load_id=result.get("load_id"), seconds=result["seconds"])
+    for name, counts in result["loaded"].items():
+        summary.files.append(
+            FileResult(
+                name,
+                name.removesuffix(".asc"),
+                "loaded",
+                counts["lines_in"],
+                counts["rows_loaded"],
+                counts["rows_quarantined"],
+                encoding="ascii",
+            )
+        )
+    for name in result["skipped"]:
+        summary.files.append(FileResult(name, name.removesuffix(".asc"), "unchanged"))
     return summary
 
 
@@ -106,5 +137,8 @@ def _ingest(args: argparse.Namespace) -> int:
         print_summary(summaries[-1])  # before the API is called, so a failing API never hides it
     if args.source in ("api", "all"):
         summaries.append(_api_summary(wh, args, log))
+        print_summary(summaries[-1])
+    if args.source in ("berka", "all"):
+        summaries.append(_berka_summary(wh, args, log))
         print_summary(summaries[-1])
     return 1 if any(summary.errors for summary in summaries) else 0

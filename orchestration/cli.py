@@ -13,7 +13,6 @@ import sys
 # Modules with a `register(subparsers)` function, in the order their commands appear in `bankwh --help`.
 COMMAND_MODULES = [
     "orchestration.db_cli",
-    "ingest.berka_pipeline",
     "bank_sim.cli",
     "bank_sim.api_cli",
     "ingest.cli",

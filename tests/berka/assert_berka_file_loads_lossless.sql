@@ -5,13 +5,13 @@ with
 
 loads as (
     select file_name, entity, load_id, lines_in, rows_loaded, rows_quarantined
-    from {{ source('raw_berka', '_file_loads') }}
+    from {{ berka_source('_file_loads') }}
 ),
 
 raw_counts as (
     {% for table in tables %}
     select _file_name as file_name, _dlt_load_id as load_id, count(*) as in_raw
-    from {{ source('raw_berka', table) }}
+    from {{ berka_source(table) }}
     group by 1, 2
     {% if not loop.last %}union all{% endif %}
     {% endfor %}
@@ -19,7 +19,7 @@ raw_counts as (
 
 quarantined as (
     select file_name, _dlt_load_id as load_id, count(*) as in_quarantine
-    from {{ source('raw_berka', '_quarantine') }}
+    from {{ berka_source('_quarantine') }}
     group by 1, 2
 )
 

@@ -5,6 +5,11 @@
     lands in its own booking day and an incremental run equals a full refresh. Fraud labels, which arrive up to
     30 days later, live in fact_fraud for that reason. Dimension keys are point-in-time: the account and client
     version valid when the transaction was booked.
+    Both banks land here: the simulated bank (int_transactions_enriched) and the Czech bank
+    (int_berka__transactions, source_system 'berka'). The lookback counts back from the newest booking of the
+    row's own source system, so a bank whose history is decades older is neither skipped nor re-read whole.
+    Berka rows add transaction_type, counterparty_account and balance_after (the running balance as delivered);
+    their EUR amounts use a fixed historical rate (fx_rate_basis 'fixed_historical', see int_berka__fx_rates).
 -#}
 {{
     config(
@@ -17,12 +22,88 @@
 
 with
 
+sources as (
+    select
+        source_system,
+        transaction_id,
+        account_id,
+        client_id,
+        product_code,
+        booked_at,
+        booked_date,
+        value_date,
+        amount,
+        currency,
+        fx_rate_per_eur,
+        amount_eur,
+        (case when fx_rate_per_eur is not null then 'daily_published' end)::text as fx_rate_basis,
+        channel,
+        null::text as transaction_type,
+        mcc,
+        merchant_category,
+        merchant,
+        counterparty_iban,
+        null::text as counterparty_account,
+        description,
+        null::numeric(18, 2) as balance_after,
+        is_late_arrival,
+        rows_delivered,
+        source_file_name,
+        source_line_number,
+        delivery_date,
+        loaded_at
+    from {{ ref('int_transactions_enriched') }}
+
+    union all
+
+    select
+        source_system,
+        transaction_id,
+        account_id,
+        client_id,
+        product_code,
+        booked_at,
+        booked_date,
+        value_date,
+        amount,
+        currency,
+        fx_rate_per_eur,
+        amount_eur,
+        fx_rate_basis,
+        channel,
+        transaction_type,
+        mcc,
+        merchant_category,
+        merchant,
+        counterparty_iban,
+        counterparty_account,
+        description,
+        balance_after,
+        is_late_arrival,
+        rows_delivered,
+        source_file_name,
+        source_line_number,
+        delivery_date,
+        loaded_at
+    from {{ ref('int_berka__transactions') }}
+),
+
+{% if is_incremental() %}
+    already_loaded as (
+        -- newest booking already loaded, per source system: each bank has its own calendar (1993 vs today)
+        select source_system, max(booked_date) as newest_booked_date
+        from {{ this }}
+        group by source_system
+    ),
+{% endif %}
+
 transactions as (
-    select * from {{ ref('int_transactions_enriched') }}
+    select sources.*
+    from sources
     {% if is_incremental() %}
-        where booked_date >= (
-                select coalesce(max(already_loaded.booked_date), '1900-01-01'::date) from {{ this }} as already_loaded
-            ) - {{ var('late_arrival_lookback_days') }}
+        left join already_loaded on sources.source_system = already_loaded.source_system
+        where sources.booked_date >= coalesce(already_loaded.newest_booked_date, '1900-01-01'::date)
+            - {{ var('late_arrival_lookback_days') }}
     {% endif %}
 ),
 
@@ -55,13 +136,17 @@ select
     transactions.currency::text as currency,
     transactions.fx_rate_per_eur::numeric(18, 6) as fx_rate_per_eur,
     transactions.amount_eur::numeric(18, 2) as amount_eur,
+    transactions.fx_rate_basis::text as fx_rate_basis,
     (case when transactions.amount < 0 then 'debit' else 'credit' end)::text as direction,
     transactions.channel::text as channel,
+    transactions.transaction_type::text as transaction_type,
     transactions.mcc::text as mcc,
     transactions.merchant_category::text as merchant_category,
     transactions.merchant::text as merchant,
     transactions.counterparty_iban::text as counterparty_iban,
+    transactions.counterparty_account::text as counterparty_account,
     transactions.description::text as description,
+    transactions.balance_after::numeric(18, 2) as balance_after,
     transactions.is_late_arrival::boolean as is_late_arrival,
     transactions.rows_delivered::integer as rows_delivered,
     transactions.source_file_name::text as source_file_name,

@@ -1,8 +1,36 @@
-{#- Fees and interest by account, product and day (postings plus the interest part of loan payments), in EUR. -#}
+{#-
+    Fees and interest by account, product and day (postings plus the interest part of loan payments), in EUR.
+    The Czech bank's rows (int_berka__revenue_daily) are its statement fees (SLUZBY), penalty interest
+    (SANKC. UROK) and interest credited (UROK), converted at the fixed historical rate.
+-#}
 with
 
 revenue as (
-    select * from {{ ref('int_revenue_unioned') }}
+    select
+        source_system,
+        account_id,
+        client_id,
+        product_code,
+        revenue_date,
+        revenue_type,
+        revenue_category,
+        revenue_eur,
+        item_count
+    from {{ ref('int_revenue_unioned') }}
+
+    union all
+
+    select
+        source_system,
+        account_id,
+        client_id,
+        product_code,
+        revenue_date,
+        revenue_type,
+        revenue_category,
+        revenue_eur,
+        item_count
+    from {{ ref('int_berka__revenue_daily') }}
 ),
 
 accounts as (

@@ -1,8 +1,72 @@
-{#- One row per loan (latest version) with its repayment state; keys point to the versions valid at start. -#}
+{#-
+    One row per loan (latest version) with its repayment state; keys point to the versions valid at start.
+    The Czech bank's loans (int_berka__loans_enriched, source_system 'berka') are CZK with EUR at a fixed
+    historical rate (fx_rate_basis 'fixed_historical'); their days past due are unknown (NULL), see that model.
+-#}
 with
 
 loans as (
-    select * from {{ ref('int_loans_enriched') }}
+    select
+        source_system,
+        loan_id,
+        client_id,
+        account_id,
+        product_code,
+        principal,
+        currency,
+        fx_rate_per_eur,
+        (case when fx_rate_per_eur is not null then 'daily_published' end)::text as fx_rate_basis,
+        annual_rate,
+        term_months,
+        start_date,
+        status,
+        updated_at,
+        installments_scheduled,
+        installments_paid,
+        installments_overdue,
+        scheduled_principal,
+        principal_repaid,
+        interest_paid,
+        current_days_past_due,
+        max_days_past_due,
+        principal_eur,
+        outstanding_principal,
+        outstanding_principal_eur,
+        dpd_bucket,
+        is_non_performing
+    from {{ ref('int_loans_enriched') }}
+
+    union all
+
+    select
+        source_system,
+        loan_id,
+        client_id,
+        account_id,
+        product_code,
+        principal,
+        currency,
+        fx_rate_per_eur,
+        fx_rate_basis,
+        annual_rate,
+        term_months,
+        start_date,
+        status,
+        updated_at,
+        installments_scheduled,
+        installments_paid,
+        installments_overdue,
+        scheduled_principal,
+        principal_repaid,
+        interest_paid,
+        current_days_past_due,
+        max_days_past_due,
+        principal_eur,
+        outstanding_principal,
+        outstanding_principal_eur,
+        dpd_bucket,
+        is_non_performing
+    from {{ ref('int_berka__loans_enriched') }}
 ),
 
 accounts as (
@@ -29,6 +93,7 @@ select
     loans.principal::numeric(18, 2) as principal,
     loans.currency::text as currency,
     loans.principal_eur::numeric(18, 2) as principal_eur,
+    loans.fx_rate_basis::text as fx_rate_basis,
     loans.annual_rate::numeric(18, 6) as annual_rate,
     loans.term_months::integer as term_months,
     loans.status::text as status,

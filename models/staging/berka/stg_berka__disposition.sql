@@ -8,14 +8,14 @@ loads as (
             file_name,
             load_id,
             row_number() over (partition by file_name order by loaded_at desc, load_id desc) as load_rank
-        from {{ source('raw_berka', '_file_loads') }}
+        from {{ berka_source('_file_loads') }}
     ) as ranked
     where load_rank = 1
 ),
 
 raw as (
     select delivered.*
-    from {{ source('raw_berka', 'disp') }} as delivered
+    from {{ berka_source('disp') }} as delivered
     inner join loads
         on delivered._file_name = loads.file_name and delivered._dlt_load_id = loads.load_id
 ),

@@ -1,0 +1,14 @@
+-- The Czech bank's two products, in the core-banking product shape: the data set has one kind of current account
+-- and one kind of loan. Listed only once the bank's accounts are loaded, so a warehouse without Berka data shows none.
+select
+    products.product_code,
+    products.product_name,
+    products.product_type,
+    'CZK'::text as currency,
+    'berka'::text as source_system
+from (
+    values
+    ('berka_current_account', 'Current account (Czech bank)', 'current_account'),
+    ('berka_loan', 'Loan (Czech bank)', 'personal_loan')
+) as products (product_code, product_name, product_type)
+where exists (select 1 from {{ ref('stg_berka__account') }})
