@@ -640,16 +640,6 @@ def run_dbt(wh: Warehouse, args: list[str], work_dir: Path, threads: int = 3) ->
     return DbtRun(success=bool(result.success), statuses=statuses, rows_affected=rows)
 
 
-def other_sources_excluded() -> list[str]:
-    """`--exclude` arguments for the Czech bank's models and tests, whose raw tables the fixture bank lacks."""
-    paths = [
-        p
-        for p in ("models/staging/berka", "models/intermediate/berka", "tests/berka", "snapshots/berka")
-        if (PROJECT_ROOT / p).exists()
-    ]
-    return ["--exclude", *(f"path:{p}" for p in paths)] if paths else []
-
-
 def query(wh: Warehouse, sql: str, params: tuple = ()) -> list[tuple]:
     with wh.cursor() as cur:
         cur.execute(sql, params)

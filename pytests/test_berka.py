@@ -1,13 +1,18 @@
 """The PKDD'99 Czech bank as a second source: the warehouse is checked against the `.asc` files themselves.
 
 The files are parsed here independently of the ingest code (the standard csv module, Decimal arithmetic), then
-compared with what raw_berka, staging and the intermediates hold after a real dlt load and a real dbt build.
+compared with what raw_berka, staging, the intermediates and the marts hold after a real dlt load and a real dbt
+build of the whole project with the Czech bank as its only source. The last test loads both banks into one
+database and checks that their keys never meet.
 """
 
 from __future__ import annotations
 
 import csv
+import json
 import os
+import subprocess
+import sys
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from datetime import date
@@ -15,6 +20,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from dbt_helpers import DbtRun
+from dbt_helpers import run_dbt as run_dbt_statuses
 
 from ingest.berka_pipeline import run_berka_ingest
 from ingest.berka_source import FieldSplitError, split_fields
@@ -58,19 +65,19 @@ def query(wh, sql: str, params: tuple = ()) -> list[tuple]:
 
 
 @pytest.fixture(scope="module")
-def built(session_db, berka_dir) -> Iterator[tuple]:
-    """Berka loaded and built once for the module: (warehouse, first ingest summary)."""
+def built_run(session_db, berka_dir, tmp_path_factory) -> tuple:
+    """Berka loaded and the whole project built once for the module, the Czech bank being the only source:
+    (warehouse, first ingest summary, dbt run)."""
     summary = run_berka_ingest(session_db, berka_dir, log=lambda *_: None)
-    run_dbt(
-        session_db,
-        "build",
-        "--select",
-        "berka_codes",
-        "path:models/staging/berka",
-        "path:models/intermediate/berka",
-        "path:tests/berka",
-    )
-    yield session_db, summary
+    run = run_dbt_statuses(session_db, ["build"], tmp_path_factory.mktemp("dbt_berka"), threads=2)
+    return session_db, summary, run
+
+
+@pytest.fixture(scope="module")
+def built(built_run) -> Iterator[tuple]:
+    """(warehouse, first ingest summary)."""
+    wh, summary, _ = built_run
+    yield wh, summary
 
 
 def test_split_fields_keeps_quoted_empty_apart_from_missing() -> None:
@@ -241,3 +248,235 @@ def test_bad_lines_are_quarantined_with_reason(fresh_db, berka_dir, tmp_path) ->
     assert "wrong field count" in reasons[0][1]
     assert "quote" in reasons[1][1]
     assert "undecodable" in reasons[2][1]
+
+
+# --- the star schema -------------------------------------------------------------------------------------------
+
+
+def berka_codes() -> dict[tuple[str, str], str]:
+    """The documented code mapping (seed berka_codes): (code set, code) -> warehouse value."""
+    with open(PROJECT_ROOT / "seeds" / "berka_codes.csv", newline="", encoding="utf-8") as handle:
+        return {(r["code_set"], r["code"]): r["warehouse_value"] for r in csv.DictReader(handle)}
+
+
+def transaction_type(row: dict[str, str], codes: dict[tuple[str, str], str]) -> str:
+    """k_symbol's meaning when it has one, else the operation's ("" and " " both mean none)."""
+    k_symbol = codes.get(("k_symbol", row["k_symbol"].strip() or "(none)"))
+    return k_symbol or codes[("operation", row["operation"].strip() or "(none)")]
+
+
+def test_whole_project_builds_green_with_berka_alone(built_run) -> None:
+    wh, _, run = built_run
+    assert isinstance(run, DbtRun)
+    assert run.failed() == [] and run.success
+    kinds = {uid.split(".")[0] for uid in run.statuses}
+    assert {"model", "test", "unit_test", "snapshot"} <= kinds
+    # the simulated bank's raw schemas exist, empty: created by the Berka ingest, not by hand
+    assert query(wh, "select count(*) from raw_core_banking.transactions") == [(0,)]
+    assert query(wh, "select count(*) from marts.fact_transactions where source_system <> 'berka'") == [(0,)]
+
+
+def test_marts_hold_every_entity_of_the_files(built, berka_dir) -> None:
+    wh, _ = built
+    trans = read_asc(berka_dir, "trans")
+    expected = {
+        "dim_clients": len(read_asc(berka_dir, "client")),
+        "dim_accounts": len(read_asc(berka_dir, "account")),
+        "fact_transactions": len(trans),
+        "fact_loans": len(read_asc(berka_dir, "loan")),
+        "fact_payments": sum(1 for r in trans if r["k_symbol"].strip() == "UVER"),
+        "bridge_account_holders": len(read_asc(berka_dir, "disp")),
+        "dim_cards": len(read_asc(berka_dir, "card")),
+        "dim_standing_orders": len(read_asc(berka_dir, "order")),
+    }
+    got = {
+        mart: query(wh, f"select count(*) from marts.{mart} where source_system = 'berka'")[0][0] for mart in expected
+    }
+    assert got == expected
+    roles = dict(query(wh, "select holder_role, count(*) from marts.bridge_account_holders group by 1"))
+    codes = berka_codes()
+    assert roles == dict(Counter(codes[("disposition_type", r["type"])] for r in read_asc(berka_dir, "disp")))
+    # natural keys carry the source prefix, surrogate keys are unique, every fact row finds its dimensions
+    assert query(
+        wh, "select count(*) from marts.dim_clients where source_system = 'berka' and client_id not like 'berka-%'"
+    ) == [(0,)]
+    for fact in ("fact_transactions", "fact_loans", "fact_revenue", "fact_payments"):
+        unknown = query(
+            wh,
+            f"select count(*) from marts.{fact} where source_system = 'berka' and "
+            "(account_key = '-1' or client_key = '-1' or product_key = '-1')",
+        )
+        assert unknown == [(0,)], fact
+
+
+def test_fact_loans_per_status_match_loan_file(built, berka_dir) -> None:
+    wh, _ = built
+    codes = berka_codes()
+    expected: dict[str, tuple[int, Decimal]] = defaultdict(lambda: (0, Decimal(0)))
+    for row in read_asc(berka_dir, "loan"):
+        status = codes[("loan_status", row["status"])]
+        count, total = expected[status]
+        expected[status] = (count + 1, total + Decimal(row["amount"]))
+    got = {
+        status: (count, total)
+        for status, count, total in query(
+            wh,
+            "select status, count(*), sum(principal) from marts.fact_loans where source_system = 'berka' group by 1",
+        )
+    }
+    assert got == dict(expected)
+    flags = query(
+        wh,
+        "select count(*) filter (where is_non_performing <> (status = 'defaulted')), "
+        "count(*) filter (where currency <> 'CZK' or fx_rate_basis <> 'fixed_historical' or principal_eur is null) "
+        "from marts.fact_loans where source_system = 'berka'",
+    )
+    assert flags == [(0, 0)]
+
+
+def test_fact_transactions_sums_per_month_and_type_match_trans_file(built, berka_dir) -> None:
+    wh, _ = built
+    codes = berka_codes()
+    expected: dict[tuple, tuple[int, Decimal]] = defaultdict(lambda: (0, Decimal(0)))
+    for row in read_asc(berka_dir, "trans"):
+        key = ("19" + row["date"][:2] + "-" + row["date"][2:4], transaction_type(row, codes))
+        count, total = expected[key]
+        expected[key] = (count + 1, total + SIGN[row["type"]] * Decimal(row["amount"]))
+    got = {
+        (month, kind): (count, total)
+        for month, kind, count, total in query(
+            wh,
+            """select to_char(booked_date, 'YYYY-MM'), transaction_type, count(*), sum(amount)
+               from marts.fact_transactions where source_system = 'berka' group by 1, 2""",
+        )
+    }
+    assert got == dict(expected)
+    # EUR at the documented fixed rate, row by row
+    bad = query(
+        wh,
+        "select count(*) from marts.fact_transactions where source_system = 'berka' and "
+        "(fx_rate_basis <> 'fixed_historical' or amount_eur <> round(amount / fx_rate_per_eur, 2))",
+    )
+    assert bad == [(0,)]
+
+
+def test_balance_column_follows_the_movements_per_account(built, berka_dir) -> None:
+    """balance_after is the file's balance, and within the extract each account's balance moves with its
+    amounts: per account-day, the day's closing equals the previous closing plus the day's movements (the
+    daily-balance rule above), checked here on the mart's own columns."""
+    wh, _ = built
+    rows = read_asc(berka_dir, "trans")
+    expected = {f"berka-{r['trans_id']}": Decimal(r["balance"]) for r in rows}
+    got = dict(
+        query(wh, "select transaction_id, balance_after from marts.fact_transactions where source_system = 'berka'")
+    )
+    assert got == expected
+    closings = _daily_closings(rows)
+    from_mart = defaultdict(list)
+    for account, trans_id, day, amount, balance in query(
+        wh,
+        "select account_id, transaction_id, booked_date, amount, balance_after from marts.fact_transactions "
+        "where source_system = 'berka'",
+    ):
+        from_mart[account].append((day, int(trans_id.removeprefix("berka-")), amount, balance))
+    consistent = 0
+    for (account, day), (closing, check) in closings.items():
+        if check != "consistent":
+            continue
+        moves = [m for m in from_mart[account] if m[0] == day]
+        earlier = [m for m in from_mart[account] if m[0] < day]
+        previous = closings[(account, max(m[0] for m in earlier))][0] if earlier else Decimal(0)
+        assert previous + sum(m[2] for m in moves) == closing, (account, day)
+        assert closing in {m[3] for m in moves}
+        consistent += 1
+    assert consistent > 0.9 * len(closings)
+
+
+def test_fact_revenue_and_payments_match_the_bank_bookings(built, berka_dir) -> None:
+    wh, _ = built
+    rows = read_asc(berka_dir, "trans")
+    by_k_symbol = {"SLUZBY": "account_fee", "UROK": "deposit_interest", "SANKC. UROK": "overdraft_interest"}
+    rate = query(wh, "select rate_per_eur from intermediate.int_berka__fx_rates")[0][0]
+    expected: dict[str, tuple[int, Decimal]] = defaultdict(lambda: (0, Decimal(0)))
+    for row in rows:
+        kind = by_k_symbol.get(row["k_symbol"].strip())
+        if kind:
+            count, total = expected[kind]
+            revenue = -SIGN[row["type"]] * Decimal(row["amount"])  # the bank's side
+            expected[kind] = (count + 1, total + (revenue / rate).quantize(Decimal("0.01")))
+    got = {
+        kind: (count, total)
+        for kind, count, total in query(
+            wh,
+            "select revenue_type, sum(item_count), sum(revenue_eur) from marts.fact_revenue "
+            "where source_system = 'berka' group by 1",
+        )
+    }
+    assert got == dict(expected)
+    uver = [r for r in rows if r["k_symbol"].strip() == "UVER"]
+    payments = query(
+        wh,
+        "select count(*), sum(amount), count(*) filter (where loan_key = '-1') from marts.fact_payments "
+        "where source_system = 'berka'",
+    )
+    assert payments == [(len(uver), sum(Decimal(r["amount"]) for r in uver), 0)]
+
+
+def test_both_banks_in_one_warehouse_never_share_a_key(fresh_db, berka_dir, tmp_path) -> None:
+    """Berka first (it creates the simulated bank's raw tables empty), then a tiny simulated bank on top."""
+    from bank_sim.api import start_server, stop_server
+    from ingest.api_pipeline import run_api_ingest
+    from ingest.files_pipeline import run_files_ingest
+
+    run_berka_ingest(fresh_db, berka_dir, log=lambda *_: None)
+    raw = tmp_path / "raw"
+    subprocess.run(
+        [sys.executable, "-m", "orchestration.cli", "generate", "--scale", "0.01", "--days", "20", "--out", str(raw)],
+        check=True,
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+    )
+    files = run_files_ingest(fresh_db, raw, pipelines_dir=tmp_path / "dlt", progress=False, log=lambda _m: None)
+    assert files.errors == []
+    server, thread = start_server(tmp_path, token="demo-token")
+    try:
+        run_api_ingest(fresh_db, server.url, "demo-token", tmp_path / "dlt", log=lambda _m: None)
+    finally:
+        stop_server(server, thread)
+    run = run_dbt_statuses(fresh_db, ["build"], tmp_path / "dbt", threads=2)
+    assert run.failed() == [] and run.success
+
+    systems = dict(query(fresh_db, "select source_system, count(*) from marts.fact_transactions group by 1"))
+    manifest = json.loads((raw / "manifest.json").read_text())
+    assert systems == {
+        "berka": len(read_asc(berka_dir, "trans")),
+        "core_banking": manifest["totals"]["entities"]["transactions"]["rows_valid"],
+    }
+    keys = {
+        "dim_clients": "client_key",
+        "dim_accounts": "account_key",
+        "dim_products": "product_key",
+        "fact_transactions": "transaction_key",
+        "fact_loans": "loan_key",
+        "fact_payments": "payment_key",
+        "fact_revenue": "revenue_key",
+    }
+    union = " union all ".join(f"select {key} as k, source_system from marts.{mart}" for mart, key in keys.items())
+    shared = query(fresh_db, f"select k from ({union}) as all_keys group by k having count(distinct source_system) > 1")
+    assert shared == []
+    for mart in keys:
+        both = {s for (s,) in query(fresh_db, f"select distinct source_system from marts.{mart}")}
+        assert {"berka", "core_banking"} <= both, mart
+    # every fact row finds dimension rows of its own source system (or the unknown member)
+    for fact in ("fact_transactions", "fact_loans", "fact_payments", "fact_revenue"):
+        for dim, key in (
+            ("dim_accounts", "account_key"),
+            ("dim_clients", "client_key"),
+            ("dim_products", "product_key"),
+        ):
+            orphans = query(
+                fresh_db,
+                f"select count(*) from marts.{fact} as f left join marts.{dim} as d on f.{key} = d.{key} "
+                f"where d.{key} is null or (d.source_system <> f.source_system and d.source_system <> 'unknown')",
+            )
+            assert orphans == [(0,)], (fact, dim)

@@ -1,0 +1,223 @@
+"""The whole nightly pipeline on the real pieces: generator, bank API, dlt ingest, the dbt project, Delta export.
+
+One tiny bank (scale 0.01, 20 days from 2024-12-15, so the facts span two months), one temporary Prefect server
+and one database for the module. The nights run in order in a module fixture, the way the bank sees them:
+
+1. first night: files + API → dbt build → gate → Delta export;
+2. a planted raw balance that breaks the balance invariant: the run fails naming the test, Delta stays as it was;
+3. the planted row removed and the next day delivered (`bankwh generate --next-day`): the second night runs the
+   incremental path (fact_transactions incremental, snapshots record the changed client, only changed months and
+   changed marts get a new Delta version).
+The tests then read what each night left behind.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from deltalake import DeltaTable
+
+from orchestration import cli, publish_gate
+from orchestration.warehouse import Warehouse
+
+START = "2024-12-15"
+DAYS = 20
+BALANCE_GATE = "assert_balances_reconcile_with_movements"
+
+
+@dataclass
+class Nights:
+    wh: Warehouse
+    raw: Path
+    delta: Path
+    first: Any  # Prefect state of the first night
+    first_versions: dict[str, int]
+    blocked: Any  # state of the run with the planted balance
+    blocked_versions: dict[str, int]
+    second: Any  # state of the second night (after --next-day)
+    second_versions: dict[str, int]
+    next_day: str
+
+
+@pytest.fixture(scope="module")
+def prefect_harness() -> Iterator[None]:
+    """One temporary Prefect server (SQLite) for the module's flow runs."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture(scope="module")
+def pipeline_db(server: Warehouse) -> Iterator[Warehouse]:
+    """A database of this module's own (the dbt project's tests use the session database)."""
+    name = f"bankwh_e2e_{uuid.uuid4().hex[:8]}"
+    with server.cursor() as cur:
+        cur.execute(f'create database "{name}"')
+    yield server.with_database(name)
+    if not os.environ.get("BANKWH_TEST_KEEP_DB"):
+        with server.cursor() as cur:
+            cur.execute(f'drop database if exists "{name}" with (force)')
+
+
+def _versions(delta: Path) -> dict[str, int]:
+    return {p.name: DeltaTable(str(p)).version() for p in sorted(delta.iterdir()) if (p / "_delta_log").is_dir()}
+
+
+def _query(wh: Warehouse, sql: str, params: tuple = ()) -> list[tuple]:
+    with wh.cursor() as cur:
+        cur.execute(sql, params)
+        return cur.fetchall()
+
+
+def _plant_bad_balance(wh: Warehouse) -> None:
+    """A second closing balance for an account's day that does not follow from its movements."""
+    with wh.cursor() as cur:
+        cur.execute(
+            "select account_id, balance_date, _file_name from raw_core_banking.balances b "
+            "where (select count(distinct balance_date) from raw_core_banking.balances o "
+            "       where o.account_id = b.account_id) > 1 "
+            "order by balance_date desc, account_id limit 1"
+        )
+        account, day, file_name = cur.fetchone()
+        cur.execute(
+            "insert into raw_core_banking.balances (account_id, balance_date, closing_balance, currency, "
+            "_file_name, _line_number, _dlt_load_id, _loaded_at) "
+            "values (%s, %s, '123456789.01', 'EUR', %s, 999999, 'planted', now())",
+            (account, day, file_name),
+        )
+
+
+@pytest.fixture(scope="module")
+def nights(prefect_harness, pipeline_db: Warehouse, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Nights]:
+    from bank_sim.api.server import start_server, stop_server
+    from orchestration.flows import nightly
+
+    work = tmp_path_factory.mktemp("pipeline")
+    raw, delta = work / "raw", work / "delta"
+    gen = ["generate", "--scale", "0.01", "--days", str(DAYS), "--start", START, "--out", str(raw)]
+    assert cli.main(gen) == 0
+    saved_env = dict(os.environ)
+    api = start_server(work)  # serves work/raw/surveys and work/api/fx_rates.csv, as the generator lays them out
+    params = dict(
+        sources=["files", "api"],
+        data_dir=str(raw),
+        api_url=api[0].url,
+        delta_root=str(delta),
+        database=pipeline_db.database,
+        dbt_target_dir=str(work / "target"),
+        wait_for_lock=False,
+    )
+    try:
+        first = nightly(**params, return_state=True)
+        first_versions = _versions(delta)
+
+        _plant_bad_balance(pipeline_db)
+        blocked = nightly(**dict(params, sources=[], select=f"+{BALANCE_GATE}"), return_state=True)
+        blocked_versions = _versions(delta)
+        with pipeline_db.cursor() as cur:
+            cur.execute("delete from raw_core_banking.balances where _dlt_load_id = 'planted'")
+
+        assert cli.main(["generate", "--next-day", "--out", str(raw)]) == 0
+        next_day = json.loads((raw / "manifest.json").read_text())["generator"]["last_day"]
+        second = nightly(**params, return_state=True)
+        second_versions = _versions(delta)
+    finally:
+        stop_server(*api)
+        os.environ.clear()
+        os.environ.update(saved_env)
+    yield Nights(pipeline_db, raw, delta, first, first_versions, blocked, blocked_versions, second,
+                 second_versions, next_day)  # fmt: skip
+
+
+def test_first_night_publishes_every_mart_with_green_gates(nights: Nights) -> None:
+    assert nights.first.is_completed(), nights.first.message
+    summary = nights.first.result()
+    assert summary["status"] == "published"
+    assert summary["dbt"]["failed_tests"] == [] and summary["dbt"]["errored_nodes"] == []
+    assert summary["ingest"]["files"]["files_loaded"] == summary["ingest"]["files"]["files"] > 0
+    assert summary["ingest"]["api"]["rows"]["fx_rates"] > 0
+    marts = {name for (name,) in _query(nights.wh, "select table_name from information_schema.tables "
+                                        "where table_schema = 'marts' and table_name not like '\\_%%'")}  # fmt: skip
+    exported = {row["mart"] for row in summary["export"]}
+    assert exported == marts and set(nights.first_versions) == marts
+    assert all(row["parity_ok"] and row["action"] == "created" for row in summary["export"])
+
+
+def test_failing_gate_blocks_the_export_and_names_the_test(nights: Nights) -> None:
+    assert nights.blocked.is_failed()
+    with pytest.raises(publish_gate.PublishBlocked, match=BALANCE_GATE):
+        nights.blocked.result()
+    assert nights.blocked_versions == nights.first_versions
+
+
+def test_second_night_is_incremental_and_versions_only_changed_marts(nights: Nights) -> None:
+    assert nights.second.is_completed(), nights.second.message
+    summary = nights.second.result()
+    assert summary["status"] == "published" and summary["dbt"]["failed_tests"] == []
+    assert summary["ingest"]["files"]["files_loaded"] == len(
+        [p for p in nights.raw.glob(f"*/{nights.next_day}.csv")]
+    )
+    by_mart = {row["mart"]: row for row in summary["export"]}
+    assert all(row["parity_ok"] for row in by_mart.values())
+    changed = {m for m, row in by_mart.items() if row["action"] != "unchanged"}
+    assert changed and changed != set(by_mart)  # some marts did not change: no new Delta version for them
+    for mart, version in nights.second_versions.items():
+        if mart in changed:
+            assert version > nights.first_versions[mart], mart
+        else:
+            assert version == nights.first_versions[mart], mart
+    # the new day is in January: December's partition of the facts is left alone
+    facts = by_mart["fact_transactions"]
+    assert facts["action"] == "incremental"
+    assert 0 < facts["partitions_rewritten"] < len({m for (m,) in _query(
+        nights.wh, "select distinct to_char(booked_date, 'YYYY-MM') from marts.fact_transactions")})  # fmt: skip
+
+
+def test_fact_transactions_equals_the_ledger_truth(nights: Nights) -> None:
+    manifest = json.loads((nights.raw / "manifest.json").read_text())
+    truth = manifest["totals"]["entities"]["transactions"]["rows_valid"]
+    count, amount = _query(nights.wh, "select count(*), sum(amount) from marts.fact_transactions")[0]
+    assert count == truth
+    assert amount == Decimal(manifest["totals"]["amount_sums"]["transactions"])
+    published = DeltaTable(str(nights.delta / "fact_transactions")).to_pyarrow_table(columns=["amount"])
+    assert published.num_rows == truth
+
+
+def test_changed_client_gets_a_second_scd2_version(nights: Nights) -> None:
+    changes = nights.raw / "clients" / f"{nights.next_day}.csv"
+    with changes.open(encoding="utf-8") as fh:
+        changed = {row["client_id"] for row in csv.DictReader(fh)}
+    assert changed, f"{changes} holds no client change"
+    rows = _query(
+        nights.wh,
+        "select client_id, count(*), count(*) filter (where is_current) from marts.dim_clients "
+        "where client_id = any(%s) group by 1",
+        (sorted(changed),),
+    )
+    assert {r[0]: (r[1] >= 2, r[2]) for r in rows} == {c: (True, 1) for c in changed}
+    versions = DeltaTable(str(nights.delta / "dim_clients")).to_pyarrow_table(columns=["client_id"])
+    assert sum(1 for c in versions["client_id"].to_pylist() if c in changed) >= 2 * len(changed)
+
+
+def test_run_summary_lists_rows_per_mart_and_delta_versions(nights: Nights) -> None:
+    from orchestration.flows import format_summary
+
+    summary = nights.second.result()
+    text = format_summary(summary)
+    assert text.startswith("nightly run: published")
+    for row in summary["export"]:
+        (rows,) = _query(nights.wh, f'select count(*) from marts."{row["mart"]}"')[0]
+        assert row["rows"] == rows
+        line = next(line for line in text.splitlines() if line.strip().startswith(row["mart"] + " "))
+        assert f"rows {rows:>9}" in line and f"Delta v{nights.second_versions[row['mart']]}" in line
+    assert "0 failed test(s)" in text
