@@ -16,20 +16,19 @@ from .ledger import LEDGER_DDL
 API_SCHEMA = "raw_bank_api"
 LINEAGE_DDL = (
     "_file_name text not null, _line_number bigint not null, _loaded_at timestamptz not null, "
-    "_dlt_load_id text not null, _dlt_id varchar not null"
+    "_dlt_load_id text not null"
 )
 QUARANTINE_DDL = (
     f"create table {RAW_SCHEMA}._quarantine (file_name text not null, line_number bigint not null, "
-    "raw_line text not null, reason text not null, _loaded_at timestamptz not null, _dlt_load_id text not null, "
-    "_dlt_id varchar not null)"
+    "raw_line text not null, reason text not null, _loaded_at timestamptz not null, _dlt_load_id text not null)"
 )
 API_DDL = [
     f"create table {API_SCHEMA}.survey_responses (response_id text not null, client_id text, survey_date date, "
     "channel text, nps_score bigint, csat_score bigint, comment text, answered_at timestamp, _loaded_at timestamptz, "
-    "_dlt_load_id text not null, _dlt_id varchar not null)",
+    "_dlt_load_id text not null, _dlt_id varchar)",
     f"create table {API_SCHEMA}.fx_rates (rate_date date not null, currency text not null, "
     "rate_per_eur double precision, published_at timestamp, _loaded_at timestamptz, _dlt_load_id text not null, "
-    "_dlt_id varchar not null)",
+    "_dlt_id varchar)",
 ]
 
 
