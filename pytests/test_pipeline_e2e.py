@@ -1,7 +1,9 @@
 """The whole nightly pipeline on the real pieces: generator, bank API, dlt ingest, the dbt project, Delta export.
 
-One tiny bank (scale 0.01, 20 days from 2024-12-15, so the facts span two months), one temporary Prefect server
-and one database for the module. The nights run in order in a module fixture, the way the bank sees them:
+One tiny bank, one temporary Prefect server and one database for the session. The bank is scale 0.01 over the 40
+days from 2024-11-25 (facts over three months), seed 40 and 3 % defects: with these the window holds fraud
+labels and quarantined lines, so every raw table exists, and the next day (2025-01-04) changes a client.
+The nights run in order in one fixture, the way the bank sees them:
 
 1. first night: files + API → dbt build → gate → Delta export;
 2. a planted raw balance that breaks the balance invariant: the run fails naming the test, Delta stays as it was;
@@ -29,8 +31,10 @@ from deltalake import DeltaTable
 from orchestration import cli, publish_gate
 from orchestration.warehouse import Warehouse
 
-START = "2024-12-15"
-DAYS = 20
+START = "2024-11-25"
+DAYS = 40
+SEED = 40
+DEFECT_RATE = 0.03
 BALANCE_GATE = "assert_balances_reconcile_with_movements"
 
 
@@ -48,16 +52,16 @@ class Nights:
     next_day: str
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def prefect_harness() -> Iterator[None]:
-    """One temporary Prefect server (SQLite) for the module's flow runs."""
+    """One temporary Prefect server (SQLite) for the session's flow runs."""
     from prefect.testing.utilities import prefect_test_harness
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def pipeline_db(server: Warehouse) -> Iterator[Warehouse]:
     """A database of this module's own (the dbt project's tests use the session database)."""
     name = f"bankwh_e2e_{uuid.uuid4().hex[:8]}"
@@ -97,14 +101,16 @@ def _plant_bad_balance(wh: Warehouse) -> None:
         )
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def nights(prefect_harness, pipeline_db: Warehouse, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Nights]:
     from bank_sim.api.server import start_server, stop_server
     from orchestration.flows import nightly
 
     work = tmp_path_factory.mktemp("pipeline")
     raw, delta = work / "raw", work / "delta"
-    gen = ["generate", "--scale", "0.01", "--days", str(DAYS), "--start", START, "--out", str(raw)]
+    gen = ["generate", "--scale", "0.01", "--days", str(DAYS), "--start", START, "--seed", str(SEED)]
+    gen += ["--defect-rate", str(DEFECT_RATE)]
+    gen += ["--out", str(raw)]
     assert cli.main(gen) == 0
     saved_env = dict(os.environ)
     api = start_server(work)  # serves work/raw/surveys and work/api/fx_rates.csv, as the generator lays them out
@@ -164,9 +170,7 @@ def test_second_night_is_incremental_and_versions_only_changed_marts(nights: Nig
     assert nights.second.is_completed(), nights.second.message
     summary = nights.second.result()
     assert summary["status"] == "published" and summary["dbt"]["failed_tests"] == []
-    assert summary["ingest"]["files"]["files_loaded"] == len(
-        [p for p in nights.raw.glob(f"*/{nights.next_day}.csv")]
-    )
+    assert summary["ingest"]["files"]["files_loaded"] == len([p for p in nights.raw.glob(f"*/{nights.next_day}.csv")])
     by_mart = {row["mart"]: row for row in summary["export"]}
     assert all(row["parity_ok"] for row in by_mart.values())
     changed = {m for m, row in by_mart.items() if row["action"] != "unchanged"}
