@@ -200,9 +200,9 @@ def _run(args: argparse.Namespace) -> int:
 
             stop_server(*api_server)
     summary = state.result()  # re-raises the flow's failure (blocked gate, failed ingest) for a clear message
-    print()
-    print(format_summary(summary))
-    print(f"bankwh run: done in {time.perf_counter() - started:.1f} s")
+    if not summary.get("logged"):  # the flow logs its summary; print it when the run log did not show it
+        print(format_summary(summary))
+    print(f"bankwh run: {summary['status']} in {time.perf_counter() - started:.1f} s")
     return 0
 
 

@@ -342,5 +342,6 @@ def nightly(
             timed("export", started)
         summary["status"] = "published" if export else "built"
         logger.info(format_summary(summary))
+        summary["logged"] = True
         summary["quality_report_hooks"] = publish_quality_report(summary)
     return summary

@@ -174,14 +174,17 @@ def test_quality_report_hooks_receive_the_summary(prefect_harness, clean_env, sa
     assert seen and seen[0]["export"][0]["mart"] == "dim_x"
 
 
-def test_cli_run_without_ingest_and_dbt_exports_the_marts(prefect_harness, clean_env, sales_db, tmp_path, capsys):
+def test_cli_run_without_ingest_and_dbt_exports_the_marts(
+    prefect_harness, clean_env, sales_db, tmp_path, capsys, caplog
+):
     with sales_db.cursor() as cur:
         cur.execute("create schema marts; create table marts.fact_sales as select * from src.sales")
     os.environ["PGDATABASE"] = sales_db.database
     root = tmp_path / "delta"
     assert cli.main(["run", "--sources", "", "--no-dbt", "--delta-root", str(root)]) == 0
-    out = capsys.readouterr().out
-    assert "nightly run: published" in out and "fact_sales" in out
+    assert "bankwh run: published in" in capsys.readouterr().out
+    # the run log carries the summary: rows and Delta version per mart
+    assert re.search(r"fact_sales +rows +200 +Delta v0 +created +parity ok", caplog.text)
     assert DeltaTable(str(root / "fact_sales")).to_pyarrow_table().num_rows == 200
 
 
