@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -154,6 +155,22 @@ def _quiet_prefect() -> None:
     os.environ.setdefault("DO_NOT_TRACK", "1")
 
 
+def _drain_prefect(timeout_s: float = 30) -> None:
+    """Deliver the run's last events and log lines while the temporary Prefect server is still up.
+
+    Why: the temporary server stops when the process exits; anything still queued then is sent to a closed port
+    and ends the process with a traceback after a successful run.
+    """
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    for worker in (EventsWorker, APILogWorker):
+        try:
+            worker.drain_all(timeout=timeout_s)
+        except Exception as exc:  # delivery of run telemetry must not turn a good run into a failed command
+            print(f"note: Prefect {worker.__name__} did not drain: {exc}", file=sys.stderr)
+
+
 def _run(args: argparse.Namespace) -> int:
     import time
 
@@ -199,6 +216,7 @@ def _run(args: argparse.Namespace) -> int:
             from bank_sim.api.server import stop_server
 
             stop_server(*api_server)
+    _drain_prefect()
     summary = state.result()  # re-raises the flow's failure (blocked gate, failed ingest) for a clear message
     if not summary.get("logged"):  # the flow logs its summary; print it when the run log did not show it
         print(format_summary(summary))

@@ -225,3 +225,49 @@ def test_run_summary_lists_rows_per_mart_and_delta_versions(nights: Nights) -> N
         line = next(line for line in text.splitlines() if line.strip().startswith(row["mart"] + " "))
         assert f"rows {rows:>9}" in line and f"Delta v{nights.second_versions[row['mart']]}" in line
     assert "0 failed test(s)" in text
+
+
+def test_full_refresh_of_a_selection_rewrites_that_mart_whole(nights: Nights) -> None:
+    """Parameters: no ingest, dbt --full-refresh on one model, export of that mart only, rewritten whole."""
+    from orchestration.flows import nightly
+
+    before = DeltaTable(str(nights.delta / "fact_transactions")).version()
+    state = nightly(
+        sources=[],
+        full_refresh=True,
+        select="fact_transactions",
+        marts=["fact_transactions"],
+        delta_root=str(nights.delta),
+        database=nights.wh.database,
+        dbt_target_dir=str(nights.delta.parent / "target"),
+        return_state=True,
+    )
+    assert state.is_completed(), state.message
+    summary = state.result()
+    assert summary["ingest"] == {} and summary["dbt"]["statuses"].get("success") == 1
+    (row,) = summary["export"]
+    assert row["mart"] == "fact_transactions" and row["action"] == "rewritten" and row["parity_ok"]
+    assert row["version"] == before + 1 == DeltaTable(str(nights.delta / "fact_transactions")).version()
+    assert nights.second_versions["dim_clients"] == DeltaTable(str(nights.delta / "dim_clients")).version()
+
+
+def test_berka_source_alone_loads_the_czech_bank(nights: Nights, berka_dir: Path) -> None:
+    """`bankwh run --source berka`: only the Berka files are ingested, then the whole warehouse is built green."""
+    from orchestration.flows import nightly
+
+    state = nightly(
+        sources=["berka"],
+        berka_dir=str(berka_dir),
+        export=False,
+        database=nights.wh.database,
+        dbt_target_dir=str(nights.delta.parent / "target"),
+        return_state=True,
+    )
+    assert state.is_completed(), state.message
+    summary = state.result()
+    assert list(summary["ingest"]) == ["berka"] and summary["status"] == "built"
+    lines = sum(1 for _ in (berka_dir / "trans.asc").open(encoding="ascii", errors="replace")) - 1
+    (loaded,) = _query(nights.wh, "select count(*) from raw_berka.trans")[0]
+    assert loaded == lines and summary["ingest"]["berka"]["rows"] >= lines
+    (staged,) = _query(nights.wh, "select count(*) from staging.stg_berka__transaction")[0]
+    assert staged == lines
