@@ -17,5 +17,5 @@ select
 from {{ ref('fact_loans') }} as loans
 left join best_card on loans.account_key = best_card.account_key
 where loans.source_system = 'berka'
-group by 1
+group by best_card.card_rank
 order by default_rate_pct desc

@@ -1,5 +1,8 @@
 -- The code translation seed has one row per (code_set, code).
-select code_set, code, count(*) as copies
+select
+    code_set,
+    code,
+    count(*) as copies
 from {{ ref('berka_codes') }}
 group by code_set, code
 having count(*) > 1

@@ -4,26 +4,41 @@
 with
 
 loads as (
-    select file_name, entity, load_id, lines_in, rows_loaded, rows_quarantined
+    select
+        file_name,
+        entity,
+        load_id,
+        lines_in,
+        rows_loaded,
+        rows_quarantined
     from {{ berka_source('_file_loads') }}
 ),
 
 raw_counts as (
     {% for table in tables %}
-    select _file_name as file_name, _dlt_load_id as load_id, count(*) as in_raw
-    from {{ berka_source(table) }}
-    group by 1, 2
-    {% if not loop.last %}union all{% endif %}
+        select
+            _file_name as file_name,
+            _dlt_load_id as load_id,
+            count(*) as in_raw
+        from {{ berka_source(table) }}
+        group by 1, 2
+        {% if not loop.last %}union all{% endif %}
     {% endfor %}
 ),
 
 quarantined as (
-    select file_name, _dlt_load_id as load_id, count(*) as in_quarantine
+    select
+        file_name,
+        _dlt_load_id as load_id,
+        count(*) as in_quarantine
     from {{ berka_source('_quarantine') }}
     group by 1, 2
 )
 
-select loads.*, raw_counts.in_raw, quarantined.in_quarantine
+select
+    loads.*,
+    raw_counts.in_raw,
+    quarantined.in_quarantine
 from loads
 left join raw_counts on loads.file_name = raw_counts.file_name and loads.load_id = raw_counts.load_id
 left join quarantined on loads.file_name = quarantined.file_name and loads.load_id = quarantined.load_id

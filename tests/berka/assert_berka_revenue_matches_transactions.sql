@@ -2,14 +2,18 @@
 with
 
 postings as (
-    select date_trunc('month', posting_date) as month, posting_type, count(*) as n, sum(amount) as total
+    select
+        date_trunc('month', posting_date) as month_start,
+        posting_type,
+        count(*) as n,
+        sum(amount) as total
     from {{ ref('int_berka__revenue_postings') }}
     group by 1, 2
 ),
 
 movements as (
     select
-        date_trunc('month', booked_on) as month,
+        date_trunc('month', booked_on) as month_start,
         case k_symbol_code
             when 'SLUZBY' then 'account_fee'
             when 'SANKC. UROK' then 'overdraft_interest'
@@ -22,7 +26,13 @@ movements as (
     group by 1, 2
 )
 
-select *
+select
+    coalesce(postings.month_start, movements.month_start) as month_start,
+    coalesce(postings.posting_type, movements.posting_type) as posting_type,
+    postings.n as posting_count,
+    postings.total as posting_total,
+    movements.n as movement_count,
+    movements.total as movement_total
 from postings
-full outer join movements using (month, posting_type)
+full outer join movements using (month_start, posting_type)
 where postings.n is distinct from movements.n or postings.total is distinct from movements.total

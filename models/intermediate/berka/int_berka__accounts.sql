@@ -6,13 +6,17 @@ accounts as (
 ),
 
 owners as (
-    select account_id, client_id
+    select
+        account_id,
+        client_id
     from {{ ref('stg_berka__disposition') }}
     where disposition_type = 'owner'
 ),
 
 disponents as (
-    select account_id, count(*) as disponent_count
+    select
+        account_id,
+        count(*) as disponent_count
     from {{ ref('stg_berka__disposition') }}
     where disposition_type = 'disponent'
     group by account_id

@@ -1,4 +1,5 @@
--- Berka clients in the core-banking client shape; natural keys prefixed 'berka-' so they never meet the simulated bank's.
+-- Berka clients in the core-banking client shape; natural keys prefixed 'berka-' so they never meet
+-- the simulated bank's.
 with
 
 clients as (
@@ -11,7 +12,9 @@ districts as (
 
 first_account as (
     -- a client becomes a client of the bank with the first account they own or may operate
-    select disp.client_id, min(acc.opened_on) as onboarded_on
+    select
+        disp.client_id,
+        min(acc.opened_on) as onboarded_on
     from {{ ref('stg_berka__disposition') }} as disp
     inner join {{ ref('stg_berka__account') }} as acc on disp.account_id = acc.account_id
     group by disp.client_id

@@ -12,7 +12,13 @@
 with
 
 movements as (
-    select account_id, trans_id, booked_on, signed_amount, balance, balance - signed_amount as opening_balance
+    select
+        account_id,
+        trans_id,
+        booked_on,
+        signed_amount,
+        balance,
+        balance - signed_amount as opening_balance
     from {{ ref('stg_berka__transaction') }}
 ),
 
@@ -21,15 +27,16 @@ continued as (
     select distinct earlier.trans_id
     from movements as earlier
     inner join movements as later
-        on
-            earlier.account_id = later.account_id
-            and earlier.booked_on = later.booked_on
-            and earlier.balance = later.opening_balance
-            and earlier.trans_id <> later.trans_id
+        on earlier.account_id = later.account_id
+        and earlier.booked_on = later.booked_on
+        and earlier.balance = later.opening_balance
+        and earlier.trans_id <> later.trans_id
 ),
 
 chain_ends as (
-    select movements.*, continued.trans_id is null as is_chain_end
+    select
+        movements.*,
+        continued.trans_id is null as is_chain_end
     from movements
     left join continued on movements.trans_id = continued.trans_id
 ),
@@ -49,7 +56,7 @@ days as (
 checked as (
     select
         days.*,
-        coalesce(lag(closing_balance) over (partition by account_id order by balance_date), 0)
+        coalesce(lag(days.closing_balance) over (partition by days.account_id order by days.balance_date), 0)
             as previous_closing_balance
     from days
 )

@@ -23,8 +23,9 @@ select
     trans.trans_id as source_trans_id,
     'berka-' || loans.loan_id as loan_id,
     'berka-' || trans.account_id as account_id,
-    case when loans.loan_id is not null then
-        row_number() over (partition by loans.loan_id order by trans.booked_on, trans.trans_id)
+    case
+        when loans.loan_id is not null
+            then row_number() over (partition by loans.loan_id order by trans.booked_on, trans.trans_id)
     end::integer as installment_no,
     null::date as due_date,
     trans.booked_on as paid_on,

@@ -2,7 +2,9 @@
 with
 
 owners as (
-    select account_id, client_id
+    select
+        account_id,
+        client_id
     from {{ ref('stg_berka__disposition') }}
     where disposition_type = 'owner'
 )

@@ -16,7 +16,10 @@ loans as (
 ),
 
 payments as (
-    select loan_id, count(*) as payment_count, sum(amount) as amount_paid
+    select
+        loan_id,
+        count(*) as payment_count,
+        sum(amount) as amount_paid
     from {{ ref('int_berka__loan_payments') }}
     where loan_id is not null
     group by loan_id

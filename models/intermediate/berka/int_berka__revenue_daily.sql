@@ -8,7 +8,11 @@ postings as (
 ),
 
 accounts as (
-    select account_id, client_id, product_code from {{ ref('int_berka__accounts') }}
+    select
+        account_id,
+        client_id,
+        product_code
+    from {{ ref('int_berka__accounts') }}
 ),
 
 fx as (
@@ -33,5 +37,7 @@ select
 from postings
 left join accounts on postings.account_id = accounts.account_id
 left join fx
-    on postings.currency = fx.currency and postings.posting_date >= fx.valid_from and postings.posting_date < fx.valid_to
+    on postings.currency = fx.currency
+    and postings.posting_date >= fx.valid_from
+    and postings.posting_date < fx.valid_to
 group by 1, 2, 3, 4, 5, 6, 7

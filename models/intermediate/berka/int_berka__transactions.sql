@@ -9,7 +9,9 @@ trans as (
 ),
 
 owners as (
-    select account_id, client_id
+    select
+        account_id,
+        client_id
     from {{ ref('stg_berka__disposition') }}
     where disposition_type = 'owner'
 ),
@@ -20,7 +22,9 @@ fx as (
 
 loaded as (
     -- when the file's counting load was recorded (staging reads that load only)
-    select file_name, max(loaded_at) as loaded_at
+    select
+        file_name,
+        max(loaded_at) as loaded_at
     from {{ berka_source('_file_loads') }}
     group by file_name
 )

@@ -5,7 +5,15 @@
 with
 
 products as (
-    select source_system, product_code, product_name, product_type, currency, monthly_fee, interest_rate, updated_at
+    select
+        source_system,
+        product_code,
+        product_name,
+        product_type,
+        currency,
+        monthly_fee,
+        interest_rate,
+        updated_at
     from {{ ref('int_products_deduplicated') }}
     union all
     select

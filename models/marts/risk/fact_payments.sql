@@ -6,7 +6,14 @@
 with
 
 payments as (
-    select source_system, payment_id, loan_id, installment_no, paid_on, amount, currency
+    select
+        source_system,
+        payment_id,
+        loan_id,
+        installment_no,
+        paid_on,
+        amount,
+        currency
     from {{ ref('int_loan_payments_deduplicated') }}
 ),
 

@@ -2,7 +2,9 @@ with
 
 loads as (
     -- the load that counts for each file: the latest recorded in _file_loads (re-runs never double a row)
-    select file_name, load_id
+    select
+        file_name,
+        load_id
     from (
         select
             file_name,
@@ -21,7 +23,12 @@ raw as (
 ),
 
 codes as (
-    select code_set, code, english_name, warehouse_value, channel
+    select
+        code_set,
+        code,
+        english_name,
+        warehouse_value,
+        channel
     from {{ ref('berka_codes') }}
 )
 
@@ -37,4 +44,4 @@ select
     raw._line_number as source_line
 from raw
 left join codes as frequency
-    on frequency.code_set = 'account_frequency' and frequency.code = raw.frequency
+    on frequency.code_set = 'account_frequency' and raw.frequency = frequency.code

@@ -2,7 +2,9 @@ with
 
 loads as (
     -- the load that counts for each file: the latest recorded in _file_loads (re-runs never double a row)
-    select file_name, load_id
+    select
+        file_name,
+        load_id
     from (
         select
             file_name,
@@ -21,7 +23,12 @@ raw as (
 ),
 
 codes as (
-    select code_set, code, english_name, warehouse_value, channel
+    select
+        code_set,
+        code,
+        english_name,
+        warehouse_value,
+        channel
     from {{ ref('berka_codes') }}
 )
 
@@ -39,4 +46,4 @@ select
     raw._line_number as source_line
 from raw
 left join codes as card_type
-    on card_type.code_set = 'card_type' and card_type.code = raw.type
+    on card_type.code_set = 'card_type' and raw.type = card_type.code

@@ -2,7 +2,9 @@ with
 
 loads as (
     -- the load that counts for each file: the latest recorded in _file_loads (re-runs never double a row)
-    select file_name, load_id
+    select
+        file_name,
+        load_id
     from (
         select
             file_name,

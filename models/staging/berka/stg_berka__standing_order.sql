@@ -2,7 +2,9 @@ with
 
 loads as (
     -- the load that counts for each file: the latest recorded in _file_loads (re-runs never double a row)
-    select file_name, load_id
+    select
+        file_name,
+        load_id
     from (
         select
             file_name,
@@ -21,14 +23,21 @@ raw as (
 ),
 
 codes as (
-    select code_set, code, english_name, warehouse_value, channel
+    select
+        code_set,
+        code,
+        english_name,
+        warehouse_value,
+        channel
     from {{ ref('berka_codes') }}
 )
 ,
 
 normalised as (
     -- "" and " " both mean "no characterisation"
-    select raw.*, coalesce(nullif(trim(raw.k_symbol), ''), '(none)') as k_symbol_key
+    select
+        raw.*,
+        coalesce(nullif(trim(raw.k_symbol), ''), '(none)') as k_symbol_key
     from raw
 )
 
@@ -45,4 +54,4 @@ select
     normalised._line_number as source_line
 from normalised
 left join codes as purpose
-    on purpose.code_set = 'k_symbol' and purpose.code = normalised.k_symbol_key
+    on purpose.code_set = 'k_symbol' and normalised.k_symbol_key = purpose.code

@@ -2,7 +2,9 @@ with
 
 loads as (
     -- the load that counts for each file: the latest recorded in _file_loads (re-runs never double a row)
-    select file_name, load_id
+    select
+        file_name,
+        load_id
     from (
         select
             file_name,
@@ -21,7 +23,12 @@ raw as (
 ),
 
 codes as (
-    select code_set, code, english_name, warehouse_value, channel
+    select
+        code_set,
+        code,
+        english_name,
+        warehouse_value,
+        channel
     from {{ ref('berka_codes') }}
 )
 ,
@@ -47,8 +54,8 @@ select
     nullif(trim(normalised.operation), '') as operation_code,
     nullif(trim(normalised.k_symbol), '') as k_symbol_code,
     direction.warehouse_value as direction,
-    coalesce(k_symbol.warehouse_value, operation.warehouse_value) as transaction_type,
-    coalesce(k_symbol.channel, operation.channel) as channel,
+    coalesce(k_symbol.warehouse_value, operation_codes.warehouse_value) as transaction_type,
+    coalesce(k_symbol.channel, operation_codes.channel) as channel,
     normalised.amount::numeric(14, 2) as amount,
     case when direction.warehouse_value = 'credit' then 1 else -1 end * normalised.amount::numeric(14, 2)
         as signed_amount,
@@ -60,8 +67,8 @@ select
     normalised._line_number as source_line
 from normalised
 left join codes as direction
-    on direction.code_set = 'transaction_direction' and direction.code = normalised.type
-left join codes as operation
-    on operation.code_set = 'operation' and operation.code = normalised.operation_key
+    on direction.code_set = 'transaction_direction' and normalised.type = direction.code
+left join codes as operation_codes
+    on operation_codes.code_set = 'operation' and normalised.operation_key = operation_codes.code
 left join codes as k_symbol
-    on k_symbol.code_set = 'k_symbol' and k_symbol.code = normalised.k_symbol_key
+    on k_symbol.code_set = 'k_symbol' and normalised.k_symbol_key = k_symbol.code
