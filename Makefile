@@ -1,14 +1,14 @@
 # Bank warehouse: the two commands are `make run` and `make test`. Each creates .venv on first use.
 SHELL := /bin/bash
 PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
-	if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then echo $$p; break; fi; done)
+	if $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1; then echo $$p; break; fi; done)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SCALE ?= 0.1
 PYTEST_ARGS ?=
 
-.PHONY: help install run test test-external lint bench lock docs clean
+.PHONY: help install run test test-external lint bench bench-ingest bench-warehouse lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -38,8 +38,14 @@ lint: $(STAMP) ## ruff on Python, sqlfluff (dbt templater, needs the warehouse) 
 	@$(BIN)/bankwh db start >/dev/null
 	eval "$$($(BIN)/bankwh db env)" && $(BIN)/sqlfluff lint models tests analyses snapshots --processes 2 --nocolor
 
-bench: $(STAMP) ## benchmarks (generation, ingest, dbt build, export) at scale 1
-	$(BIN)/python -m bench.run $(BENCH_ARGS)
+bench: $(STAMP) ## all benchmarks at scale 1 (generation, ingest vs COPY, dbt builds, export vs COPY TO)
+	$(BIN)/python -m bench.run --what all $(BENCH_ARGS)
+
+bench-ingest: $(STAMP) ## ingest rows/s at scale 1 next to a plain COPY of the same files
+	$(BIN)/python -m bench.run --what ingest $(BENCH_ARGS)
+
+bench-warehouse: $(STAMP) ## one night and the next at scale 1: ingest, full and incremental dbt build, Delta export
+	$(BIN)/python -m bench.run --what warehouse $(BENCH_ARGS)
 
 lock: $(STAMP) ## re-resolve dependencies from pyproject.toml and rewrite constraints.txt
 	@$(BIN)/python -m pip install --quiet --upgrade -e '.[dev]'
