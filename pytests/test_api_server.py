@@ -256,16 +256,21 @@ def test_rate_limit_and_failures_every_nth_request(data_dir: Path) -> None:
         stop_server(server, thread)
     assert statuses == [200, 200, 429, 503, 200, 429, 200, 503, 429, 200, 200, 429, 200]
     assert server.status_counts == {200: 8, 429: 4, 503: 2}  # the health check is answered too
+    assert server.delayed_requests == 0  # no --slow-ms, no delay
 
 
 def test_slow_pages_still_return_every_row_once(data_dir: Path) -> None:
     server, thread = start_server(data_dir, token=TOKEN, slow_ms=40)
     try:
-        rows, _ = all_surveys(server.url, limit=7)
+        rows, pages = all_surveys(server.url, limit=7)
+        get(f"{server.url}/health")  # health checks are never held back
     finally:
         stop_server(server, thread)
     expected = read_csvs(sorted((data_dir / "raw/surveys").glob("*.csv")))
     assert sorted(r["response_id"] for r in rows) == sorted(e["response_id"] for e in expected)
+    # every page went through the delay: the switch did something, and only to API requests
+    assert pages > 1 and server.delayed_requests == pages
+    assert server.status_counts == {200: pages + 1}
 
 
 def test_files_are_reloaded_when_the_generator_appends(api: str, data_dir: Path) -> None:

@@ -47,6 +47,7 @@ class BankApiServer(ThreadingHTTPServer):
         self.surveys = store.survey_table(data_dir, self.log)
         self.fx_rates = store.fx_table(data_dir, self.log)
         self.status_counts: Counter[int] = Counter()  # answers given so far, by HTTP status
+        self.delayed_requests = 0  # requests held back by `behaviour.slow_ms` so far
         self._counter = 0
         self._counter_lock = threading.Lock()
         super().__init__(address, BankApiHandler)
@@ -63,6 +64,10 @@ class BankApiServer(ThreadingHTTPServer):
     def count_status(self, status: int) -> None:
         with self._counter_lock:
             self.status_counts[status] += 1
+
+    def count_delay(self) -> None:
+        with self._counter_lock:
+            self.delayed_requests += 1
 
     def next_request_number(self) -> int:
         """1-based number of this API request (health checks excluded), shared by all handler threads."""
@@ -130,6 +135,7 @@ class BankApiHandler(BaseHTTPRequestHandler):
         number = self.server.next_request_number()
         if behaviour.slow_ms:
             time.sleep(behaviour.slow_ms / 1000)
+            self.server.count_delay()
         if behaviour.rate_limit_every and number % behaviour.rate_limit_every == 0:
             return 429, {"error": "rate limit exceeded, retry later"}, {"Retry-After": "1"}
         if behaviour.fail_every and number % behaviour.fail_every == 0:
