@@ -28,7 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     build.add_argument("--exclude", nargs="+", default=None, help="dbt nodes to leave out")
     build.add_argument("--full-refresh", action="store_true", help="rebuild incremental models from scratch")
     build.add_argument("--vars", default=None, help="dbt vars as YAML, e.g. '{late_arrival_lookback_days: 3}'")
-    build.add_argument("dbt_args", nargs=argparse.REMAINDER, help="further dbt arguments, after --")
+    build.add_argument("dbt_args", nargs="*", metavar="-- DBT_ARG", help="further dbt arguments, after --")
     build.set_defaults(func=_build)
 
     docs = subparsers.add_parser(
@@ -37,10 +37,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="`generate` writes the documentation site (catalog of every model, column, source and seed) "
         "into target/; `serve` serves it on localhost.",
     )
-    docs.add_argument("action", choices=["generate", "serve"], help="generate the site, or serve it")
-    docs.add_argument("--port", type=int, default=8080, help="port for `serve` (default: %(default)s)")
-    docs.add_argument("dbt_args", nargs=argparse.REMAINDER, help="further dbt arguments, after --")
-    docs.set_defaults(func=_docs)
+    actions = docs.add_subparsers(dest="action", metavar="ACTION", required=True)
+    generate = actions.add_parser(
+        "generate",
+        help="write the documentation site into target/ (reads the warehouse's catalog)",
+        description="Run `dbt docs generate` against the warehouse: target/index.html, manifest and catalog. "
+        "Other dbt options go after `--`.",
+    )
+    serve = actions.add_parser(
+        "serve",
+        help="serve the generated site on localhost",
+        description="Run `dbt docs serve` on the site written by `bankwh docs generate`. Other dbt options go "
+        "after `--`.",
+    )
+    serve.add_argument("--port", type=int, default=8080, help="port to serve on (default: %(default)s)")
+    for sub in (generate, serve):
+        # "*" and not REMAINDER: a REMAINDER positional would swallow `--help` and run dbt instead of helping
+        sub.add_argument("dbt_args", nargs="*", metavar="-- DBT_ARG", help="further dbt arguments, after --")
+        sub.set_defaults(func=_docs)
 
 
 def project_args() -> list[str]:

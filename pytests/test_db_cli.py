@@ -6,6 +6,7 @@ The embedded tests use a throw-away warehouse directory and port, so they never 
 
 from __future__ import annotations
 
+import argparse
 import os
 import signal
 import socket
@@ -191,16 +192,40 @@ def test_unreachable_external_server_is_reported():
     assert "cannot connect to PostgreSQL" in start.stderr and "Traceback" not in start.stderr
 
 
-def test_every_command_has_help():
+def _command_paths(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Every command of the argparse tree, parents before children: ("db",), ("db", "start"), ..."""
+    found = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                found.append((*path, name))
+                found += _command_paths(sub, (*path, name))
+    return found
+
+
+def test_every_command_has_help(tmp_path):
+    """`--help` at every level prints its usage and touches no server: PGHOST names a closed port, so a command
+    that connected before printing its help would fail, and the embedded server's folder stays empty."""
     from orchestration.cli import build_parser
 
-    parser = build_parser()
-    top = _bankwh("--help", env=dict(os.environ))
-    assert top.returncode == 0
-    commands = [a for a in parser._subparsers._group_actions[0].choices]
-    assert "db" in commands
-    for name in commands:
-        assert name in top.stdout
-        result = _bankwh(name, "--help", env=dict(os.environ))
-        assert result.returncode == 0, f"bankwh {name} --help failed: {result.stderr}"
-        assert "usage: bankwh " + name in result.stdout
+    env = _env_without_libpq(
+        PGHOST="127.0.0.1",
+        PGPORT=str(_free_port()),
+        PGUSER="postgres",
+        PGCONNECT_TIMEOUT="3",
+        BANKWH_WAREHOUSE_DIR=str(tmp_path / "wh"),
+    )
+    top = _bankwh("--help", env=env)
+    assert top.returncode == 0 and top.stdout.startswith("usage: bankwh")
+    paths = _command_paths(build_parser())
+    # the walk reaches the nested levels, not only the first one
+    assert {("db", "start"), ("db", "env"), ("api", "serve"), ("docs", "generate"), ("docs", "serve")} <= set(paths)
+    for path in paths:
+        if len(path) == 1:
+            assert path[0] in top.stdout
+        result = _bankwh(*path, "--help", env=env)
+        command = "bankwh " + " ".join(path)
+        assert result.returncode == 0, f"{command} --help failed: {result.stderr}"
+        assert result.stdout.startswith("usage: " + command), f"{command} --help printed: {result.stdout[:200]}"
+        assert "cannot connect" not in result.stdout + result.stderr, command
+    assert not (tmp_path / "wh").exists()  # no embedded server was started either
