@@ -17,6 +17,7 @@ from orchestration.warehouse import Warehouse
 
 from .api_source import DEFAULT_PAGE_SIZE, bank_api_source, resolve_base_url
 from .destination import pipeline_name, postgres_destination
+from .raw_tables import ensure_raw_tables
 
 PIPELINE_NAME = "bank_api"
 DATASET_NAME = "raw_bank_api"
@@ -83,6 +84,8 @@ def run_api_ingest(
         if message.startswith("cannot reach"):
             raise ConnectionError(message) from exc
         raise RuntimeError(message) from exc
+    # an endpoint that returned nothing yet (no survey answers) leaves no table behind; the warehouse needs one
+    ensure_raw_tables(wh, log=log)
     normalize = pipeline.last_trace.last_normalize_info
     counts = normalize.row_counts if normalize is not None else {}
     rows = {table: int(counts.get(table, 0)) for table in TABLES}

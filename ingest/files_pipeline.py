@@ -27,6 +27,7 @@ from .contract import ENTITIES, RAW_SCHEMA
 from .csv_lines import check_encoding_name
 from .destination import pipeline_name, postgres_destination
 from .files_source import FileStats, PlannedFile, landing_resources
+from .raw_tables import ensure_raw_tables
 from .summary import FileResult, IngestSummary
 
 DAY_FILE = re.compile(r"^\d{4}-\d{2}-\d{2}\.csv$")
@@ -195,7 +196,8 @@ def run_files_ingest(
     """Load every new landing file under `data_dir` into `raw_core_banking` exactly once.
 
     Returns the summary; per-file failures are in `summary.errors` (the other files are loaded), a line-count
-    mismatch raises RuntimeError naming the file. `encoding_overrides` maps a file name
+    mismatch raises RuntimeError naming the file. Afterwards every raw table of the contract exists, the ones no
+    file delivered yet empty (see `raw_tables.py`). `encoding_overrides` maps a file name
     (`transactions/2025-01-03.csv`), an entity folder or `*` to a codec name instead of detection.
     """
     started = time.perf_counter()
@@ -231,6 +233,8 @@ def run_files_ingest(
             )
             if planned:
                 _load_planned(wh, pipeline, planned, summary, say)
+        # a table of the contract no file delivered yet (no fraud labels, no broken line) still exists, empty
+        ensure_raw_tables(wh, log=say)
     finally:
         lock_conn.close()
     summary.seconds = time.perf_counter() - started

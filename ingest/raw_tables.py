@@ -1,71 +1,100 @@
-"""Empty raw tables for a source that has never been loaded, so the warehouse builds from one source alone.
+"""Every raw table of the source contract exists, empty until its source delivers rows for it.
 
-Why: the dbt staging of the simulated bank reads `raw_core_banking` and `raw_bank_api`; a warehouse fed only by
-the Czech bank (Berka) would fail to build on the missing relations. A source that delivered nothing is a source
-with no rows, so its tables are created empty, with the columns the source contract names (every file column
-text, the loader's lineage columns with the types dlt gives them). Only a schema that does not exist yet is
-created: a schema the loaders already own is never touched, and the loaders later add their own bookkeeping
-(dlt adds what its schema needs to the existing tables).
+Why: dbt staging reads every table of `raw_core_banking` and `raw_bank_api`, but dlt creates a table only when a
+load carries rows for it. A tiny bank with no fraud labels yet, a delivery without a single broken line (no
+`_quarantine`), an API with no survey answers yet, or a warehouse fed by the Czech bank alone would fail the
+build on a missing relation. A source that delivered nothing for a table is a table with no rows, so the missing
+tables are created empty, in the shape dlt gives them when it creates them itself: the same column names, order,
+types and nullability, derived here from the very hints the loaders hand to dlt. dlt then finds the table in
+place on the first real delivery and only adds what its schema needs (a new file column, say).
+
+Tables that exist are never touched, whoever created them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from psycopg2 import sql
+
 from .contract import ENTITIES, RAW_SCHEMA
-from .ledger import LEDGER_DDL
+from .ledger import LEDGER_DDL, QUARANTINE_TABLE
 
 API_SCHEMA = "raw_bank_api"
-LINEAGE_DDL = (
-    "_file_name text not null, _line_number bigint not null, _loaded_at timestamptz not null, "
-    "_dlt_load_id text not null"
-)
-QUARANTINE_DDL = (
-    f"create table {RAW_SCHEMA}._quarantine (file_name text not null, line_number bigint not null, "
-    "raw_line text not null, reason text not null, _loaded_at timestamptz not null, _dlt_load_id text not null)"
-)
-API_DDL = [
-    f"create table {API_SCHEMA}.survey_responses (response_id text not null, client_id text, survey_date date, "
-    "channel text, nps_score bigint, csat_score bigint, comment text, answered_at timestamp, _loaded_at timestamptz, "
-    "_dlt_load_id text not null, _dlt_id varchar)",
-    f"create table {API_SCHEMA}.fx_rates (rate_date date not null, currency text not null, "
-    "rate_per_eur double precision, published_at timestamp, _loaded_at timestamptz, _dlt_load_id text not null, "
-    "_dlt_id varchar)",
-]
+#: Arbitrary constant naming the "create missing raw tables" advisory lock: two ingests never race on a create.
+ADVISORY_LOCK_KEY = 7_310_452_002
+#: Columns dlt adds to every row it merges (the API tables): the load package id and a unique row id.
+DLT_ROW_HINTS: dict[str, dict[str, Any]] = {
+    "_dlt_load_id": {"data_type": "text", "nullable": False},
+    "_dlt_id": {"data_type": "text", "nullable": False, "unique": True},
+}
 
 
-def _schema_exists(cur, schema: str) -> bool:
-    cur.execute("select 1 from information_schema.schemata where schema_name = %s", (schema,))
-    return cur.fetchone() is not None
+def postgres_type(hint: Mapping[str, Any]) -> str:
+    """The PostgreSQL type dlt's postgres destination gives a column with this dlt hint."""
+    data_type = hint["data_type"]
+    if data_type == "timestamp":
+        return "timestamp with time zone" if hint.get("timezone", True) else "timestamp without time zone"
+    types = {"text": "varchar", "bigint": "bigint", "date": "date", "double": "double precision"}
+    if data_type not in types:
+        raise ValueError(f"no PostgreSQL type known for dlt data type {data_type!r}")
+    return types[data_type]
 
 
-def core_banking_ddl() -> list[str]:
-    """Statements creating the landing-file raw tables of the contract (surveys come from the API)."""
-    statements = [f"create schema {RAW_SCHEMA}"]
+def contract_tables() -> dict[tuple[str, str], dict[str, dict[str, Any]]]:
+    """(schema, table) → columns in table order (dlt hints) of every raw table the loaders fill with dlt."""
+    from .api_source import FX_COLUMNS, SURVEY_COLUMNS
+    from .files_source import LINEAGE_HINTS, QUARANTINE_HINTS
+
+    tables: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
     for spec in ENTITIES.values():
-        if spec.name == "surveys":
-            continue
-        columns = ", ".join(f"{name} text" for name in spec.columns)
-        statements.append(f"create table {RAW_SCHEMA}.{spec.name} ({columns}, {LINEAGE_DDL})")
-    statements.append(QUARANTINE_DDL)
-    statements.append(LEDGER_DDL)
-    return statements
+        # every delivered column lands as text, then the loader's lineage columns (see files_source.py)
+        columns = {name: {"data_type": "text", "nullable": True} for name in spec.columns}
+        tables[(RAW_SCHEMA, spec.name)] = {**columns, **LINEAGE_HINTS}
+    tables[(RAW_SCHEMA, QUARANTINE_TABLE)] = dict(QUARANTINE_HINTS)
+    tables[(API_SCHEMA, "survey_responses")] = {**SURVEY_COLUMNS, **DLT_ROW_HINTS}
+    tables[(API_SCHEMA, "fx_rates")] = {**FX_COLUMNS, **DLT_ROW_HINTS}
+    return tables
 
 
-def ensure_raw_tables(wh, log=print) -> list[str]:
-    """Create the simulated bank's and the bank API's raw schemas, empty, where they do not exist yet.
+def create_table_sql(schema: str, table: str, columns: Mapping[str, Mapping[str, Any]]) -> sql.Composed:
+    # a unique column gets its constraint inline, as dlt writes it (index `<table>_<column>_key`)
+    definitions = [
+        sql.SQL("{} {}{}{}").format(
+            sql.Identifier(name),
+            sql.SQL(postgres_type(hint)),
+            sql.SQL(" unique" if hint.get("unique") else ""),
+            sql.SQL("" if hint.get("nullable", True) else " not null"),
+        )
+        for name, hint in columns.items()
+    ]
+    return sql.SQL("create table if not exists {}.{} ({})").format(
+        sql.Identifier(schema), sql.Identifier(table), sql.SQL(", ").join(definitions)
+    )
 
-    Returns the schemas created (empty when every schema was already there).
+
+def ensure_raw_tables(wh, log: Callable[[str], None] = print) -> list[str]:
+    """Create every raw table of the contract that does not exist yet (empty), plus the files ledger.
+
+    Returns the tables created, as `schema.table` (empty when every table was already there). Safe to call at
+    any time: existing tables, their rows and the columns dlt added to them are left as they are.
     """
     created = []
     with wh.cursor(autocommit=False) as cur:
-        if not _schema_exists(cur, RAW_SCHEMA):
-            for statement in core_banking_ddl():
-                cur.execute(statement)
-            created.append(RAW_SCHEMA)
-        if not _schema_exists(cur, API_SCHEMA):
-            cur.execute(f"create schema {API_SCHEMA}")
-            for statement in API_DDL:
-                cur.execute(statement)
-            created.append(API_SCHEMA)
+        cur.execute("select pg_advisory_xact_lock(%s)", (ADVISORY_LOCK_KEY,))
+        cur.execute(LEDGER_DDL)  # creates raw_core_banking too
+        cur.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(API_SCHEMA)))
+        for (schema, table), columns in contract_tables().items():
+            cur.execute("select to_regclass(%s)", (f'"{schema}"."{table}"',))
+            if cur.fetchone()[0] is None:
+                cur.execute(create_table_sql(schema, table, columns))
+                created.append(f"{schema}.{table}")
     if created:
-        log(f"raw layer: created empty {', '.join(created)} (no delivery from that source yet)")
+        by_schema: dict[str, list[str]] = {}
+        for name in created:
+            schema, table = name.split(".")
+            by_schema.setdefault(schema, []).append(table)
+        listed = "; ".join(f"{schema}: {', '.join(tables)}" for schema, tables in by_schema.items())
+        log(f"raw layer: created {len(created)} empty table(s), nothing delivered for them yet ({listed})")
     return created

@@ -207,6 +207,142 @@ def test_extra_column_lands_and_is_reported_as_schema_change(fresh_db, tmp_path)
     assert rows == [(f"transactions/{DAY1}.csv", None), (f"transactions/{DAY2}.csv", "B-77")]
 
 
+def columns_of(wh, table: str) -> list[tuple[str, str, str]]:
+    """(name, type, nullable) of a raw table, in table order."""
+    return query(
+        wh,
+        "select column_name, data_type, is_nullable from information_schema.columns "
+        "where table_schema = 'raw_core_banking' and table_name = %s order by ordinal_position",
+        (table,),
+    )
+
+
+LINEAGE_SHAPE = [
+    ("_file_name", "character varying", "NO"),
+    ("_line_number", "bigint", "NO"),
+    ("_loaded_at", "timestamp with time zone", "NO"),
+    ("_dlt_load_id", "character varying", "NO"),
+]
+
+
+def test_tables_no_file_delivered_exist_empty_in_dlt_shape_and_take_a_later_delivery(server, fresh_db, tmp_path):
+    # a small bank: transactions and clients, every line clean, no fraud labels yet
+    day1 = tmp_path / "day1"
+    write_lines(day1, "transactions", DAY1, [header("transactions"), txn(1, DAY1), txn(2, DAY1)])
+    write_lines(day1, "clients", DAY1, [header("clients"), client(1, DAY1)])
+    assert ingest(fresh_db, day1, tmp_path).errors == []
+
+    assert query(fresh_db, "select count(*) from raw_core_banking.fraud_labels")[0][0] == 0
+    assert query(fresh_db, "select count(*) from raw_core_banking._quarantine")[0][0] == 0
+    assert (
+        columns_of(fresh_db, "fraud_labels")
+        == [(name, "character varying", "YES") for name in ("transaction_id", "label", "fraud_type", "reported_on")]
+        + LINEAGE_SHAPE
+    )
+    assert columns_of(fresh_db, "_quarantine") == [
+        ("file_name", "character varying", "NO"),
+        ("line_number", "bigint", "NO"),
+        ("raw_line", "character varying", "NO"),
+        ("reason", "character varying", "NO"),
+        ("_loaded_at", "timestamp with time zone", "NO"),
+        ("_dlt_load_id", "character varying", "NO"),
+    ]
+    for entity in ("products", "accounts", "loans", "loan_schedules", "loan_payments", "balances", "postings"):
+        assert query(fresh_db, f"select count(*) from raw_core_banking.{entity}")[0][0] == 0, entity
+
+    # the same tables as dlt creates them itself, in a database where the first delivery carried them
+    delivered = tmp_path / "delivered"
+    write_lines(delivered, "transactions", DAY1, [header("transactions"), txn(1, DAY1), "T0000009,A00001"])
+    write_lines(delivered, "clients", DAY1, [header("clients"), client(1, DAY1)])
+    write_lines(delivered, "fraud_labels", DAY1, [header("fraud_labels"), f"T0000001,1,card_fraud,{DAY1}"])
+    other = f"{fresh_db.database}_dlt"
+    with server.cursor() as cur:
+        cur.execute(f'create database "{other}"')
+    try:
+        by_dlt = server.with_database(other)
+        assert ingest(by_dlt, delivered, tmp_path / "other").errors == []
+        assert query(by_dlt, "select count(*) from raw_core_banking._quarantine")[0][0] == 1
+        for table in ("fraud_labels", "_quarantine", "transactions", "clients"):
+            assert columns_of(fresh_db, table) == columns_of(by_dlt, table), table
+    finally:
+        with server.cursor() as cur:
+            cur.execute(f'drop database if exists "{other}" with (force)')
+
+    # the first real fraud labels load into the table created empty: rows, a quarantined line, a new column
+    write_lines(
+        day1,
+        "fraud_labels",
+        DAY2,
+        [
+            header("fraud_labels", extra=("batch_ref",)),
+            f"T0000001,1,card_fraud,{DAY2},B-1",
+            "T0000002,1",  # too few fields
+            f"T0000002,0,,{DAY2},B-1",
+        ],
+    )
+    later = ingest(fresh_db, day1, tmp_path)
+    assert later.errors == [] and [f.file_name for f in later.loaded] == [f"fraud_labels/{DAY2}.csv"]
+    rows = query(
+        fresh_db,
+        "select transaction_id, label, fraud_type, reported_on, batch_ref, _file_name, _line_number "
+        "from raw_core_banking.fraud_labels order by _line_number",
+    )
+    name = f"fraud_labels/{DAY2}.csv"
+    assert rows == [
+        ("T0000001", "1", "card_fraud", DAY2, "B-1", name, 2),
+        ("T0000002", "0", None, DAY2, "B-1", name, 4),
+    ]
+    assert query(fresh_db, "select file_name, line_number from raw_core_banking._quarantine") == [(name, 3)]
+    assert ledger(fresh_db)[name][:5] == (3, 2, 1, "utf-8", "batch_ref")
+    assert columns_of(fresh_db, "fraud_labels")[-1] == ("batch_ref", "character varying", "YES")
+
+
+def api_shape(wh) -> list[tuple]:
+    """Columns and indexes of the API's raw tables."""
+    columns = query(
+        wh,
+        "select table_name, column_name, data_type, is_nullable from information_schema.columns "
+        "where table_schema = 'raw_bank_api' and table_name in ('survey_responses', 'fx_rates') "
+        "order by table_name, ordinal_position",
+    )
+    indexes = query(
+        wh, "select indexdef from pg_indexes where schemaname = 'raw_bank_api' and tablename not like '%%dlt%%'"
+    )
+    return columns + sorted(indexes)
+
+
+def test_api_tables_created_empty_match_dlt_and_take_the_first_load(server, fresh_db, tmp_path):
+    from bank_sim.api import start_server, stop_server
+    from ingest.api_pipeline import run_api_ingest
+    from ingest.raw_tables import ensure_raw_tables
+
+    surveys = tmp_path / "bank" / "raw" / "surveys"
+    write_lines(surveys.parent, "surveys", DAY1, [header("surveys"), f"R1,C000001,{DAY1},app,9,5,fine,{DAY1}T10:00:00"])
+    (tmp_path / "bank" / "api").mkdir()
+    (tmp_path / "bank" / "api" / "fx_rates.csv").write_text(
+        f"rate_date,currency,rate_per_eur,published_at\n{DAY1},USD,1.04,{DAY1}T16:00:00\n"
+    )
+    created = ensure_raw_tables(fresh_db, log=lambda _: None)  # as the nightly flow does before any ingest
+    assert {"raw_bank_api.survey_responses", "raw_bank_api.fx_rates", "raw_core_banking.fraud_labels"} <= set(created)
+    assert ensure_raw_tables(fresh_db, log=lambda _: None) == []  # nothing to do the second time
+    other = f"{fresh_db.database}_dlt"
+    with server.cursor() as cur:
+        cur.execute(f'create database "{other}"')
+    api = start_server(tmp_path / "bank")
+    try:
+        by_dlt = server.with_database(other)
+        for wh in (fresh_db, by_dlt):
+            result = run_api_ingest(wh, api[0].url, pipelines_dir=tmp_path / wh.database, log=lambda _: None)
+            assert result["rows"] == {"survey_responses": 1, "fx_rates": 1}
+        assert api_shape(fresh_db) == api_shape(by_dlt)
+        assert any("_dlt_id" in row[0] for row in api_shape(fresh_db) if len(row) == 1)  # the unique row id
+    finally:
+        stop_server(*api)
+        with server.cursor() as cur:
+            cur.execute(f'drop database if exists "{other}" with (force)')
+    assert query(fresh_db, "select response_id, nps_score from raw_bank_api.survey_responses") == [("R1", 9)]
+
+
 def test_missing_mandatory_column_fails_only_that_file(fresh_db, tmp_path):
     data = tmp_path / "raw"
     write_lines(data, "transactions", DAY1, [header("transactions"), txn(1, DAY1)])
