@@ -16,7 +16,7 @@ staged as (
         source_file_name,
         count(*) filter (where not is_valid) as rejected_rows,
         count(*) filter (where is_valid) as valid_rows
-    from {{ ref('stg_core_banking__transactions') }}
+    from {{ ref('int_transactions_validated') }}
     group by source_file_name
 ),
 

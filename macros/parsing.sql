@@ -74,3 +74,45 @@
         )::numeric % 97 = 1
     )
 {%- endmacro %}
+
+{#- A date from integer year, month and day expressions, or NULL when they name no calendar day (31 February,
+    month 13, a NULL part): the checks sit in nested CASEs, which PostgreSQL evaluates in order, so make_date
+    never sees a value it would raise an error on. -#}
+{% macro safe_make_date(year_expr, month_expr, day_expr) -%}
+    (case
+        when ({{ year_expr }}) between 1 and 9999 and ({{ month_expr }}) between 1 and 12
+            then case
+                when ({{ day_expr }}) between 1 and extract(
+                    day from make_date({{ year_expr }}, {{ month_expr }}, 1) + interval '1 month' - interval '1 day'
+                )
+                    then make_date({{ year_expr }}, {{ month_expr }}, {{ day_expr }})
+            end
+    end)
+{%- endmacro %}
+
+{#- The Czech bank's dates `YYMMDD` (all in the 1900s); NULL for anything else, including a day that does not
+    exist. month_offset is subtracted from the month (the birth number adds 50 for women). -#}
+{% macro parse_yymmdd(expr, month_offset=0) -%}
+    (case
+        when trim({{ expr }}) ~ '^[0-9]{6}$'
+            then {{ safe_make_date(
+                "1900 + substr(trim(" ~ expr ~ "), 1, 2)::integer",
+                "substr(trim(" ~ expr ~ "), 3, 2)::integer - " ~ month_offset,
+                "substr(trim(" ~ expr ~ "), 5, 2)::integer"
+            ) }}
+    end)
+{%- endmacro %}
+
+{#- The Czech bank's timestamps `YYMMDD hh:mm:ss` (card issue); NULL when the date or the time is not real. -#}
+{% macro parse_yymmdd_time(expr) -%}
+    (case
+        when trim({{ expr }}) ~ '^[0-9]{6} ([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]$'
+            then {{ parse_yymmdd("substr(trim(" ~ expr ~ "), 1, 6)") }} + substr(trim({{ expr }}), 8)::time
+    end)
+{%- endmacro %}
+
+{#- True when a delivered value is present but the parser could not read it (the row is then rejected with the
+    rule's reason instead of failing the run). -#}
+{% macro is_unreadable(raw_expr, parsed_expr) -%}
+    ({{ clean_text(raw_expr) }} is not null and {{ parsed_expr }} is null)
+{%- endmacro %}

@@ -512,8 +512,7 @@ def load_raw(wh: Warehouse, bank: RawBank, through: date, after: date | None = N
             cols = ", ".join(f"{c} text" for c in columns)
             cur.execute(
                 f"create table if not exists raw_core_banking.{entity} ({cols}, _file_name text not null, "
-                "_line_number bigint not null, _dlt_load_id text not null, _dlt_id text, "
-                "_loaded_at timestamptz not null)"
+                "_line_number bigint not null, _dlt_load_id text not null, _loaded_at timestamptz not null)"
             )
             for delivered, row in bank.rows.get(entity, []):
                 if delivered > through or (after is not None and delivered <= after):
@@ -550,7 +549,8 @@ def load_raw(wh: Warehouse, bank: RawBank, through: date, after: date | None = N
                 file_name = f"transactions/{quarantine_day.isoformat()}.csv"
                 line_numbers[file_name] += 1
                 cur.execute(
-                    "insert into raw_core_banking._quarantine values (%s, %s, %s, %s, %s, %s)",
+                    "insert into raw_core_banking._quarantine (file_name, line_number, raw_line, reason, "
+                    "_dlt_load_id, _loaded_at) values (%s, %s, %s, %s, %s, %s)",
                     (file_name, line_numbers[file_name] + 1, line, reason, load_id, loaded_at),
                 )
                 written["_quarantine"] += 1
@@ -567,15 +567,17 @@ def load_raw(wh: Warehouse, bank: RawBank, through: date, after: date | None = N
         for s in bank.surveys:
             if s["survey_date"] <= through and (after is None or s["survey_date"] > after):
                 cur.execute(
-                    "insert into raw_bank_api.survey_responses values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, null)",
-                    (*s.values(), loaded_at, load_id),
+                    f"insert into raw_bank_api.survey_responses ({', '.join(s)}, _loaded_at, _dlt_load_id, _dlt_id) "
+                    f"values ({', '.join(['%s'] * (len(s) + 3))})",
+                    (*s.values(), loaded_at, load_id, f"survey-{s['response_id']}"),
                 )
                 written["survey_responses"] += 1
         for r in bank.fx:
             if r["rate_date"] <= through and (after is None or r["rate_date"] > after):
                 cur.execute(
-                    "insert into raw_bank_api.fx_rates values (%s, %s, %s, %s, %s, %s, null)",
-                    (*r.values(), loaded_at, load_id),
+                    f"insert into raw_bank_api.fx_rates ({', '.join(r)}, _loaded_at, _dlt_load_id, _dlt_id) "
+                    f"values ({', '.join(['%s'] * (len(r) + 3))})",
+                    (*r.values(), loaded_at, load_id, f"fx-{r['rate_date']}-{r['currency']}"),
                 )
                 written["fx_rates"] += 1
     return dict(written)
@@ -644,3 +646,30 @@ def query(wh: Warehouse, sql: str, params: tuple = ()) -> list[tuple]:
     with wh.cursor() as cur:
         cur.execute(sql, params)
         return cur.fetchall()
+
+
+def undocumented_source_columns(wh: Warehouse, manifest: dict, schemas: tuple[str, ...]) -> list[str]:
+    """Columns of the raw tables in `schemas` that the sources of the manifest do not describe.
+
+    Compared with the tables as the database holds them, so a column the loader adds (schema drift such as
+    batch_ref, dlt's lineage columns) must be documented too, not only the ones someone remembered to list.
+    """
+    described: dict[tuple[str, str], dict[str, str]] = {}
+    for source in manifest["sources"].values():
+        described[(source["schema"], source["identifier"])] = {
+            name: column.get("description", "") for name, column in source["columns"].items()
+        }
+    missing = []
+    rows = query(
+        wh,
+        "select table_schema, table_name, column_name from information_schema.columns "
+        "where table_schema = any(%s) order by 1, 2, ordinal_position",
+        (list(schemas),),
+    )
+    for schema, table, column in rows:
+        columns = described.get((schema, table))
+        if columns is None:
+            missing.append(f"{schema}.{table} (no source)")
+        elif not columns.get(column, "").strip():
+            missing.append(f"{schema}.{table}.{column}")
+    return missing

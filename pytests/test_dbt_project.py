@@ -9,8 +9,11 @@ remove them again.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -25,6 +28,7 @@ from dbt_helpers import (
     load_raw,
     query,
     run_dbt,
+    undocumented_source_columns,
 )
 
 from orchestration import PROJECT_ROOT
@@ -46,17 +50,30 @@ class BuiltWarehouse:
     second: DbtRun
 
 
-@pytest.fixture(scope="session")
-def built(session_db: Warehouse, tmp_path_factory: pytest.TempPathFactory) -> BuiltWarehouse:
+@pytest.fixture(scope="module")
+def bank_db(server: Warehouse) -> Iterator[Warehouse]:
+    """A database of this module's own: the session database may hold the Czech bank (test_berka.py loads it
+    there), and these tests need a warehouse whose raw_berka schema was never created."""
+    name = f"bankwh_dbt_{uuid.uuid4().hex[:8]}"
+    with server.cursor() as cur:
+        cur.execute(f'create database "{name}"')
+    yield server.with_database(name)
+    if not os.environ.get("BANKWH_TEST_KEEP_DB"):
+        with server.cursor() as cur:
+            cur.execute(f'drop database if exists "{name}" with (force)')
+
+
+@pytest.fixture(scope="module")
+def built(bank_db: Warehouse, tmp_path_factory: pytest.TempPathFactory) -> BuiltWarehouse:
     work = tmp_path_factory.mktemp("dbt")
     bank = build_bank()
-    load_raw(session_db, bank, through=_day(3))
+    load_raw(bank_db, bank, through=_day(3))
     # no raw_berka schema here: the Czech bank's models must build empty (the demo without Berka)
-    first = run_dbt(session_db, ["build", "--exclude", BALANCE_GATE, *VARS], work)
-    gate = run_dbt(session_db, ["test", "--select", BALANCE_GATE], work)
-    load_raw(session_db, bank, through=_day(6), after=_day(3))
-    second = run_dbt(session_db, ["build", *VARS], work)
-    return BuiltWarehouse(session_db, bank, work, first, gate, second)
+    first = run_dbt(bank_db, ["build", "--exclude", BALANCE_GATE, *VARS], work)
+    gate = run_dbt(bank_db, ["test", "--select", BALANCE_GATE], work)
+    load_raw(bank_db, bank, through=_day(6), after=_day(3))
+    second = run_dbt(bank_db, ["build", *VARS], work)
+    return BuiltWarehouse(bank_db, bank, work, first, gate, second)
 
 
 def _manifest(work: Path) -> dict:
@@ -64,7 +81,7 @@ def _manifest(work: Path) -> dict:
 
 
 def _own(node: dict) -> bool:
-    return node.get("package_name") == "bank_warehouse" and "berka" not in node.get("original_file_path", "")
+    return node.get("package_name") == "bank_warehouse"
 
 
 def test_every_model_column_source_and_seed_is_described_and_marts_have_contracts(built: BuiltWarehouse) -> None:
@@ -99,6 +116,166 @@ def test_every_model_column_source_and_seed_is_described_and_marts_have_contract
     assert manifest["exposures"] and manifest["metrics"] and manifest["semantic_models"]
 
 
+PRIMARY_KEY_TESTS = ("expect_compound_columns_to_be_unique", "unique_combination_of_columns")
+
+
+def _models(manifest: dict) -> dict[str, dict]:
+    return {uid: n for uid, n in manifest["nodes"].items() if n["resource_type"] == "model" and _own(n)}
+
+
+def _primary_key_gaps(manifest: dict) -> list[str]:
+    """Models without a key test: unique and not_null on one column, or a compound-uniqueness test."""
+    tests_by_model: dict[str, list[dict]] = {}
+    for node in manifest["nodes"].values():
+        if node["resource_type"] == "test" and node.get("attached_node"):
+            tests_by_model.setdefault(node["attached_node"], []).append(node)
+    gaps = []
+    for uid in _models(manifest):
+        tests = tests_by_model.get(uid, [])
+        names = {(t["test_metadata"]["name"], t.get("column_name")) for t in tests if t.get("test_metadata")}
+        single = any(("not_null", column) in names for kind, column in names if kind == "unique" and column)
+        compound = any(kind in PRIMARY_KEY_TESTS for kind, _ in names)
+        if not (single or compound):
+            gaps.append(uid)
+    return gaps
+
+
+def _layer(node: dict) -> str:
+    return node["original_file_path"].split("/")[1] if node["resource_type"] == "model" else node["resource_type"]
+
+
+def _layer_breaches(manifest: dict) -> list[str]:
+    """Staging reads only sources and seeds; nothing outside staging reads a source."""
+    breaches = []
+    for uid, node in _models(manifest).items():
+        parents = node["depends_on"]["nodes"]
+        if _layer(node) == "staging":
+            breaches += [f"{uid} <- {p}" for p in parents if p.split(".")[0] not in ("source", "seed")]
+        else:
+            breaches += [f"{uid} <- {p}" for p in parents if p.startswith("source.")]
+    return breaches
+
+
+def test_every_model_has_a_key_descriptions_and_reads_its_own_layer(built: BuiltWarehouse) -> None:
+    """The project's modelling rules, checked on the parsed manifest and the built warehouse, no exemptions:
+    a primary-key test on every model, a description on every model and on every column the database holds,
+    staging reading only sources and seeds, and only staging reading sources."""
+    parsed = run_dbt(built.wh, ["parse"], built.work)
+    assert parsed.success
+    manifest = _manifest(built.work)
+    models = _models(manifest)
+    assert any("berka" in n["original_file_path"] for n in models.values())  # the Czech bank's models are checked
+    assert _primary_key_gaps(manifest) == []
+    assert _layer_breaches(manifest) == []
+    undocumented = []
+    for uid, node in models.items():
+        if not node["description"].strip():
+            undocumented.append(uid)
+        built_columns = query(
+            built.wh,
+            "select column_name from information_schema.columns where table_schema = %s and table_name = %s",
+            (node["schema"], node["alias"]),
+        )
+        assert built_columns, uid
+        described = {name for name, column in node["columns"].items() if column["description"].strip()}
+        undocumented += [f"{uid}.{c}" for (c,) in built_columns if c not in described]
+    assert undocumented == []
+    assert undocumented_source_columns(built.wh, manifest, ("raw_core_banking", "raw_bank_api")) == []
+
+
+def test_model_rules_catch_a_breach() -> None:
+    """The rule checks above fail on a manifest that breaks them (so an empty list means something)."""
+    model = {
+        "resource_type": "model",
+        "package_name": "bank_warehouse",
+        "original_file_path": "models/staging/x/stg_x.sql",
+        "depends_on": {"nodes": ["model.bank_warehouse.stg_y", "seed.bank_warehouse.codes"]},
+    }
+    mart = {**model, "original_file_path": "models/marts/m.sql", "depends_on": {"nodes": ["source.bank_warehouse.a.b"]}}
+    keyed = {**model, "original_file_path": "models/staging/x/stg_k.sql", "depends_on": {"nodes": []}}
+    tests = {
+        "test.u": {
+            "resource_type": "test",
+            "attached_node": "model.k",
+            "column_name": "id",
+            "test_metadata": {"name": "unique"},
+        },
+        "test.n": {
+            "resource_type": "test",
+            "attached_node": "model.k",
+            "column_name": "id",
+            "test_metadata": {"name": "not_null"},
+        },
+        "test.half": {
+            "resource_type": "test",
+            "attached_node": "model.x",
+            "column_name": "id",
+            "test_metadata": {"name": "unique"},
+        },
+    }
+    manifest = {"nodes": {"model.x": model, "model.m": mart, "model.k": keyed, **tests}}
+    assert _primary_key_gaps(manifest) == ["model.x", "model.m"]
+    assert _layer_breaches(manifest) == [
+        "model.x <- model.bank_warehouse.stg_y",
+        "model.m <- source.bank_warehouse.a.b",
+    ]
+
+
+LAYER_ORDER = {"marts": 0, "intermediate": 1, "staging": 2}
+
+
+def _traces_to_source(manifest: dict, uid: str, through_intermediate: bool = False) -> bool:
+    """True when a chain of model parents leads from uid down the layers (marts, intermediate, staging, never
+    back up) through at least one intermediate model to a staging model that reads a source."""
+    node = manifest["nodes"][uid]
+    here = _layer(node)
+    for parent in node["depends_on"]["nodes"]:
+        if parent.startswith("source."):
+            if here == "staging" and through_intermediate:
+                return True
+            continue
+        parent_node = manifest["nodes"].get(parent)
+        if parent_node is None or parent_node["resource_type"] != "model":
+            continue
+        there = _layer(parent_node)
+        downward = there in LAYER_ORDER and LAYER_ORDER[there] >= LAYER_ORDER.get(here, 0)
+        if downward and _traces_to_source(manifest, parent, through_intermediate or there == "intermediate"):
+            return True
+    return False
+
+
+def test_docs_generate_catalogs_every_mart_and_traces_facts_to_sources(built: BuiltWarehouse) -> None:
+    docs = run_dbt(built.wh, ["docs", "generate"], built.work)
+    assert docs.success
+    catalog = json.loads((built.work / "target" / "catalog.json").read_text())
+    manifest = _manifest(built.work)
+    marts = {uid for uid, n in _models(manifest).items() if _layer(n) == "marts"}
+    assert len(marts) >= 10
+    assert sorted(marts - set(catalog["nodes"])) == []
+    for uid in marts:
+        assert catalog["nodes"][uid]["columns"], uid
+    facts = sorted(uid for uid in marts if manifest["nodes"][uid]["name"].startswith("fact_"))
+    assert len(facts) >= 5
+    untraced = [f for f in facts if not _traces_to_source(manifest, f)]
+    assert untraced == []
+    # the walk fails for a fact that skips the intermediate layer
+    shortcut = {
+        "nodes": {
+            "model.f": {
+                "resource_type": "model",
+                "original_file_path": "models/marts/f.sql",
+                "depends_on": {"nodes": ["model.s"]},
+            },
+            "model.s": {
+                "resource_type": "model",
+                "original_file_path": "models/staging/s.sql",
+                "depends_on": {"nodes": ["source.a.b"]},
+            },
+        }
+    }
+    assert not _traces_to_source(shortcut, "model.f")
+
+
 def test_both_deliveries_build_with_every_error_gate_green(built: BuiltWarehouse) -> None:
     for run in (built.first, built.second):
         assert run.failed() == []
@@ -109,7 +286,7 @@ def test_both_deliveries_build_with_every_error_gate_green(built: BuiltWarehouse
     assert built.second.statuses[f"test.bank_warehouse.{BALANCE_GATE}"] == "pass"
     # the Czech bank was never loaded: its models built empty instead of failing on the missing raw tables
     assert query(built.wh, "select to_regnamespace('raw_berka')") == [(None,)]
-    assert built.second.statuses["model.bank_warehouse.int_berka__transactions"] == "success"
+    assert built.second.statuses["model.bank_warehouse.int_berka_transactions_enriched"] == "success"
     berka_rows = "select count(*) from marts.{} where source_system = 'berka'"
     for mart in ("dim_clients", "dim_accounts", "dim_products", "fact_transactions", "fact_loans", "fact_revenue"):
         assert query(built.wh, berka_rows.format(mart)) == [(0,)], mart
@@ -124,13 +301,15 @@ def test_rejected_rows_carry_the_planted_defect_counts(built: BuiltWarehouse) ->
     rejected = dict(
         query(
             built.wh,
-            "select rejection_reason, count(*) from staging.stg_core_banking__transactions_rejected group by 1",
+            "select rejection_reason, count(*) from intermediate.int_transactions_rejected group by 1",
         )
     )
     expected = {d: built.bank.expected[f"transactions.{d}"] for d in REJECTING_DEFECTS}
     assert rejected == expected
-    union = dict(query(built.wh, "select entity, count(*) from intermediate.int_rejected_rows_unioned group by 1"))
-    assert union == {"transactions": sum(expected.values())}
+    union = query(
+        built.wh, "select source_system, entity, count(*) from intermediate.int_rejected_rows_unioned group by 1, 2"
+    )
+    assert union == [("core_banking", "transactions", sum(expected.values()))]
     (removed,) = query(built.wh, "select sum(rows_delivered - 1) from marts.fact_transactions")[0]
     assert removed == built.bank.expected["transactions.duplicate"]
     (client_copies,) = query(
@@ -272,7 +451,7 @@ def test_generated_bank_end_to_end(fresh_db: Warehouse, tmp_path: Path) -> None:
         for f, r, n in query(
             fresh_db,
             "select source_file_name, rejection_reason, count(*) from "
-            "staging.stg_core_banking__transactions_rejected group by 1, 2",
+            "intermediate.int_transactions_rejected group by 1, 2",
         )
     }
     assert rejected == expected

@@ -13,7 +13,7 @@ counts as (
             select count(*) from {{ ref('fact_transactions') }}
             where source_system = {{ core_banking_system() }}
         ) as fact_rows,
-        (select count(*) from {{ ref('stg_core_banking__transactions_rejected') }}) as rejected_rows,
+        (select count(*) from {{ ref('int_transactions_rejected') }}) as rejected_rows,
         (
             select coalesce(sum(rows_delivered - 1), 0) from {{ ref('fact_transactions') }}
             where source_system = {{ core_banking_system() }}

@@ -1,4 +1,6 @@
 -- The code translation seed has one row per (code_set, code).
+{{ config(group='bank_warehouse') }}
+
 select
     code_set,
     code,

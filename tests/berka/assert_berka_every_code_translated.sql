@@ -1,4 +1,6 @@
 -- No delivered code may fall through the translation: a code missing from seed berka_codes shows up here.
+{{ config(group='bank_warehouse') }}
+
 select
     'account_frequency' as code_set,
     frequency_code as code

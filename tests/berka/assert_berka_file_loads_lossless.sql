@@ -1,5 +1,7 @@
 -- Every file load that counts: lines read = rows in raw + lines quarantined, and the raw table holds exactly
 -- rows_loaded rows for that load. Returns the files where any count disagrees.
+{{ config(group='bank_warehouse') }}
+
 {% set tables = ['account', 'client', 'disp', 'card', 'loan', 'order', 'district', 'trans'] %}
 with
 

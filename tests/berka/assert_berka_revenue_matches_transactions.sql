@@ -1,4 +1,6 @@
 -- Revenue postings are exactly the fee and interest movements, amount for amount, per month and type.
+{{ config(group='bank_warehouse') }}
+
 with
 
 postings as (
@@ -7,7 +9,7 @@ postings as (
         posting_type,
         count(*) as n,
         sum(amount) as total
-    from {{ ref('int_berka__revenue_postings') }}
+    from {{ ref('int_berka_revenue_postings_filtered') }}
     group by 1, 2
 ),
 
@@ -22,7 +24,7 @@ movements as (
         count(*) as n,
         sum(signed_amount) as total
     from {{ ref('stg_berka__transaction') }}
-    where k_symbol_code in ('SLUZBY', 'SANKC. UROK', 'UROK')
+    where is_valid and k_symbol_code in ('SLUZBY', 'SANKC. UROK', 'UROK')
     group by 1, 2
 )
 

@@ -7,3 +7,4 @@ select
     disposition_type as holder_role,
     'berka'::text as source_system
 from {{ ref('stg_berka__disposition') }}
+where is_valid

@@ -3,6 +3,7 @@ with
 
 accounts as (
     select * from {{ ref('stg_berka__account') }}
+    where is_valid
 ),
 
 owners as (
@@ -10,7 +11,7 @@ owners as (
         account_id,
         client_id
     from {{ ref('stg_berka__disposition') }}
-    where disposition_type = 'owner'
+    where is_valid and disposition_type = 'owner'
 ),
 
 disponents as (
@@ -18,7 +19,7 @@ disponents as (
         account_id,
         count(*) as disponent_count
     from {{ ref('stg_berka__disposition') }}
-    where disposition_type = 'disponent'
+    where is_valid and disposition_type = 'disponent'
     group by account_id
 )
 

@@ -11,3 +11,4 @@ select
     'berka'::text as source_system
 from {{ ref('stg_berka__card') }} as cards
 inner join {{ ref('stg_berka__disposition') }} as disp on cards.disp_id = disp.disp_id
+where cards.is_valid and disp.is_valid

@@ -4,10 +4,12 @@ with
 
 clients as (
     select * from {{ ref('stg_berka__client') }}
+    where is_valid
 ),
 
 districts as (
     select * from {{ ref('stg_berka__district') }}
+    where is_valid
 ),
 
 first_account as (
@@ -17,6 +19,7 @@ first_account as (
         min(acc.opened_on) as onboarded_on
     from {{ ref('stg_berka__disposition') }} as disp
     inner join {{ ref('stg_berka__account') }} as acc on disp.account_id = acc.account_id
+    where disp.is_valid and acc.is_valid
     group by disp.client_id
 )
 

@@ -20,6 +20,7 @@ movements as (
         balance,
         balance - signed_amount as opening_balance
     from {{ ref('stg_berka__transaction') }}
+    where is_valid
 ),
 
 continued as (

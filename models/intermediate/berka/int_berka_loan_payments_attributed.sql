@@ -2,20 +2,21 @@
 -- at most). loan_id is NULL when the account has no loan in loan.asc. Every loan was granted after the extract's
 -- first day (1993-01-01), so numbering a loan's payments by date gives the instalment number. The data set's
 -- loans carry no interest (amount = duration x monthly payment), so a payment is all principal; it has no due
--- date either, so lateness is unknown (NULL). EUR at the fixed historical rate (int_berka__fx_rates).
+-- date either, so lateness is unknown (NULL). EUR at the fixed historical rate (int_berka_fx_rates_fixed).
 with
 
 trans as (
     select * from {{ ref('stg_berka__transaction') }}
-    where k_symbol_code = 'UVER'
+    where is_valid and k_symbol_code = 'UVER'
 ),
 
 loans as (
     select * from {{ ref('stg_berka__loan') }}
+    where is_valid
 ),
 
 fx as (
-    select * from {{ ref('int_berka__fx_rates') }}
+    select * from {{ ref('int_berka_fx_rates_fixed') }}
 )
 
 select

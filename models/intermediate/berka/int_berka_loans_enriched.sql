@@ -7,12 +7,12 @@
       outstanding_principal = principal - those payments, and 0 for repaid loans;
     - the files give no due dates: installments overdue, days past due and the DPD bucket are NULL (unknown),
       and is_non_performing follows the status only (B, D);
-    - EUR at the fixed historical rate (int_berka__fx_rates), flagged by fx_rate_basis.
+    - EUR at the fixed historical rate (int_berka_fx_rates_fixed), flagged by fx_rate_basis.
 */
 with
 
 loans as (
-    select * from {{ ref('int_berka__loans') }}
+    select * from {{ ref('int_berka_loans_joined') }}
 ),
 
 payments as (
@@ -20,13 +20,13 @@ payments as (
         loan_id,
         count(*) as payment_count,
         sum(amount) as amount_paid
-    from {{ ref('int_berka__loan_payments') }}
+    from {{ ref('int_berka_loan_payments_attributed') }}
     where loan_id is not null
     group by loan_id
 ),
 
 fx as (
-    select * from {{ ref('int_berka__fx_rates') }}
+    select * from {{ ref('int_berka_fx_rates_fixed') }}
 ),
 
 joined as (

@@ -6,7 +6,7 @@ owners as (
         account_id,
         client_id
     from {{ ref('stg_berka__disposition') }}
-    where disposition_type = 'owner'
+    where is_valid and disposition_type = 'owner'
 )
 
 select
@@ -28,3 +28,4 @@ select
     'berka'::text as source_system
 from {{ ref('stg_berka__loan') }} as loans
 left join owners on loans.account_id = owners.account_id
+where loans.is_valid

@@ -11,4 +11,8 @@ from (
     ('berka_current_account', 'Current account (Czech bank)', 'current_account'),
     ('berka_loan', 'Loan (Czech bank)', 'personal_loan')
 ) as products (product_code, product_name, product_type)
-where exists (select 1 from {{ ref('stg_berka__account') }})
+where
+    exists (
+        select 1 from {{ ref('stg_berka__account') }} as accounts
+        where accounts.is_valid
+    )

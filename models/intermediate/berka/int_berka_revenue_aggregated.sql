@@ -1,10 +1,10 @@
 -- The bank's income from Berka accounts per account, day and revenue type, in the shape of int_revenue_unioned
 -- (so fact_revenue unions it): statement fees (SLUZBY) and penalty interest (SANKC. UROK) earn, interest credited
--- (UROK) costs. revenue_eur is the bank's side at the fixed historical rate (int_berka__fx_rates).
+-- (UROK) costs. revenue_eur is the bank's side at the fixed historical rate (int_berka_fx_rates_fixed).
 with
 
 postings as (
-    select * from {{ ref('int_berka__revenue_postings') }}
+    select * from {{ ref('int_berka_revenue_postings_filtered') }}
 ),
 
 accounts as (
@@ -12,11 +12,11 @@ accounts as (
         account_id,
         client_id,
         product_code
-    from {{ ref('int_berka__accounts') }}
+    from {{ ref('int_berka_accounts_joined') }}
 ),
 
 fx as (
-    select * from {{ ref('int_berka__fx_rates') }}
+    select * from {{ ref('int_berka_fx_rates_fixed') }}
 )
 
 select

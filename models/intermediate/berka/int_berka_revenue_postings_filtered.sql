@@ -17,4 +17,4 @@ select
     k_symbol_code as source_k_symbol_code,
     'berka'::text as source_system
 from {{ ref('stg_berka__transaction') }}
-where transaction_type in ('statement_fee', 'interest_credited', 'penalty_interest')
+where is_valid and transaction_type in ('statement_fee', 'interest_credited', 'penalty_interest')

@@ -10,3 +10,4 @@ select
     recipient_account,
     'berka'::text as source_system
 from {{ ref('stg_berka__standing_order') }}
+where is_valid

@@ -1,11 +1,12 @@
 -- Berka movements in the core-banking transaction shape (the columns of int_transactions_enriched, so the marts
 -- union them): signed amount from the client's side, booked at the start of the booking day (the file has dates
 -- only), type and channel from the seed berka_codes, the account's owner as the client, the amount in EUR at the
--- fixed historical rate (int_berka__fx_rates), and the balance after the movement as delivered.
+-- fixed historical rate (int_berka_fx_rates_fixed), and the balance after the movement as delivered.
 with
 
 trans as (
     select * from {{ ref('stg_berka__transaction') }}
+    where is_valid
 ),
 
 owners as (
@@ -13,20 +14,20 @@ owners as (
         account_id,
         client_id
     from {{ ref('stg_berka__disposition') }}
-    where disposition_type = 'owner'
+    where is_valid and disposition_type = 'owner'
 ),
 
 fx as (
-    select * from {{ ref('int_berka__fx_rates') }}
+    select * from {{ ref('int_berka_fx_rates_fixed') }}
 ),
 
 loaded as (
     -- when the file's counting load was recorded (staging reads that load only)
     select
-        file_name,
-        max(loaded_at) as loaded_at
-    from {{ berka_source('_file_loads') }}
-    group by file_name
+        source_file_name,
+        loaded_at
+    from {{ ref('stg_berka__file_loads') }}
+    where is_counting_load
 )
 
 select
@@ -67,4 +68,4 @@ select
 from trans
 left join owners on trans.account_id = owners.account_id
 left join fx on trans.currency = fx.currency and trans.booked_on >= fx.valid_from and trans.booked_on < fx.valid_to
-left join loaded on trans.source_file = loaded.file_name
+left join loaded on trans.source_file = loaded.source_file_name

@@ -1,4 +1,8 @@
-{#- Every row a core-banking staging model rejected, one list for data-quality reporting and reconciliation. -#}
+{#-
+    Every rejected row of the files, one list for data-quality reporting and reconciliation: the simulated bank's
+    entities (int_<entity>_rejected) and the Czech bank's (int_berka_rows_rejected), each with file, line and
+    reason.
+-#}
 {%- set entities = {
     'products': 'product_code', 'clients': 'client_id', 'accounts': 'account_id', 'loans': 'loan_id',
     'loan_schedules': "loan_id || '/' || installment_no", 'loan_payments': 'payment_id',
@@ -15,6 +19,16 @@
         source_line_number,
         delivery_date,
         loaded_at
-    from {{ ref('stg_core_banking__' ~ entity ~ '_rejected') }}
-    {% if not loop.last %}union all{% endif %}
+    from {{ ref('int_' ~ entity ~ '_rejected') }}
+    union all
 {%- endfor %}
+select
+    source_system,
+    entity,
+    business_key,
+    rejection_reason,
+    source_file_name,
+    source_line_number,
+    delivery_date,
+    loaded_at
+from {{ ref('int_berka_rows_rejected') }}

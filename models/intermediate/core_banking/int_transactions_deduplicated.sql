@@ -12,7 +12,7 @@ ranked as (
             order by delivery_date, source_file_name, source_line_number
         ) as version_rank,
         count(*) over (partition by transaction_id) as rows_delivered
-    from {{ ref('stg_core_banking__transactions') }}
+    from {{ ref('int_transactions_validated') }}
     where is_valid
 )
 

@@ -34,7 +34,7 @@ holders as (
         account_id,
         client_id,
         holder_role
-    from {{ ref('int_berka__account_holders') }}
+    from {{ ref('int_berka_account_holders_conformed') }}
 )
 
 select

@@ -14,7 +14,7 @@ versions as (
 ),
 
 berka as (
-    select * from {{ ref('int_berka__accounts') }}
+    select * from {{ ref('int_berka_accounts_joined') }}
 )
 
 select

@@ -5,7 +5,7 @@
 with
 
 cards as (
-    select * from {{ ref('int_berka__cards') }}
+    select * from {{ ref('int_berka_cards_joined') }}
 ),
 
 accounts as (

@@ -16,7 +16,7 @@ versions as (
 ),
 
 berka as (
-    select * from {{ ref('int_berka__clients') }}
+    select * from {{ ref('int_berka_clients_enriched') }}
 )
 
 select

@@ -1,6 +1,6 @@
 {#-
     Current product catalogue (type 1: a product change overwrites), with the product type's family. The Czech
-    bank's two products (current account, loan) come from int_berka__products; they carry no fee or rate.
+    bank's two products (current account, loan) come from int_berka_products_listed; they carry no fee or rate.
 -#}
 with
 
@@ -25,7 +25,7 @@ products as (
         null::numeric(18, 2) as monthly_fee,
         null::numeric(18, 6) as interest_rate,
         null::timestamp as updated_at
-    from {{ ref('int_berka__products') }}
+    from {{ ref('int_berka_products_listed') }}
 ),
 
 catalogue as (

@@ -1,13 +1,13 @@
 {#-
     Standing payment orders (the Czech bank's order.asc): the instructions behind the recurring debits in
     fact_transactions, one row per order with its account, the owner, purpose and monthly amount (CZK, and EUR
-    at the fixed historical rate of int_berka__fx_rates, flagged by fx_rate_basis). Orders have no dates in the
+    at the fixed historical rate of int_berka_fx_rates_fixed, flagged by fx_rate_basis). Orders have no dates in the
     data set, so the rate is the one of its period.
 -#}
 with
 
 orders as (
-    select * from {{ ref('int_berka__standing_orders') }}
+    select * from {{ ref('int_berka_standing_orders_conformed') }}
 ),
 
 accounts as (
@@ -21,7 +21,7 @@ clients as (
 ),
 
 fx as (
-    select * from {{ ref('int_berka__fx_rates') }}
+    select * from {{ ref('int_berka_fx_rates_fixed') }}
 )
 
 select

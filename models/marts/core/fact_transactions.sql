@@ -6,10 +6,10 @@
     30 days later, live in fact_fraud for that reason. Dimension keys are point-in-time: the account and client
     version valid when the transaction was booked.
     Both banks land here: the simulated bank (int_transactions_enriched) and the Czech bank
-    (int_berka__transactions, source_system 'berka'). The lookback counts back from the newest booking of the
+    (int_berka_transactions_enriched, source_system 'berka'). The lookback counts back from the newest booking of the
     row's own source system, so a bank whose history is decades older is neither skipped nor re-read whole.
     Berka rows add transaction_type, counterparty_account and balance_after (the running balance as delivered);
-    their EUR amounts use a fixed historical rate (fx_rate_basis 'fixed_historical', see int_berka__fx_rates).
+    their EUR amounts use a fixed historical rate (fx_rate_basis 'fixed_historical', see int_berka_fx_rates_fixed).
 -#}
 {{
     config(
@@ -85,7 +85,7 @@ sources as (
         source_line_number,
         delivery_date,
         loaded_at
-    from {{ ref('int_berka__transactions') }}
+    from {{ ref('int_berka_transactions_enriched') }}
 ),
 
 {% if is_incremental() %}

@@ -1,6 +1,6 @@
 {#-
     Fees and interest by account, product and day (postings plus the interest part of loan payments), in EUR.
-    The Czech bank's rows (int_berka__revenue_daily) are its statement fees (SLUZBY), penalty interest
+    The Czech bank's rows (int_berka_revenue_aggregated) are its statement fees (SLUZBY), penalty interest
     (SANKC. UROK) and interest credited (UROK), converted at the fixed historical rate.
 -#}
 with
@@ -30,7 +30,7 @@ revenue as (
         revenue_category,
         revenue_eur,
         item_count
-    from {{ ref('int_berka__revenue_daily') }}
+    from {{ ref('int_berka_revenue_aggregated') }}
 ),
 
 accounts as (

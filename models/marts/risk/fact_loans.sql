@@ -1,6 +1,6 @@
 {#-
     One row per loan (latest version) with its repayment state; keys point to the versions valid at start.
-    The Czech bank's loans (int_berka__loans_enriched, source_system 'berka') are CZK with EUR at a fixed
+    The Czech bank's loans (int_berka_loans_enriched, source_system 'berka') are CZK with EUR at a fixed
     historical rate (fx_rate_basis 'fixed_historical'); their days past due are unknown (NULL), see that model.
 -#}
 with
@@ -66,7 +66,7 @@ loans as (
         outstanding_principal_eur,
         dpd_bucket,
         is_non_performing
-    from {{ ref('int_berka__loans_enriched') }}
+    from {{ ref('int_berka_loans_enriched') }}
 ),
 
 accounts as (

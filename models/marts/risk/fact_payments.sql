@@ -1,6 +1,6 @@
 {#-
     One row per loan payment, matched to its scheduled installment (interest settled before principal).
-    The Czech bank's payments are its UVER movements (int_berka__loan_payments): no schedule, so due date and
+    The Czech bank's payments are its UVER movements (int_berka_loan_payments_attributed): no schedule, so due date and
     lateness are unknown (NULL), no interest part (its loans carry none), EUR at the fixed historical rate.
 -#}
 with
@@ -81,7 +81,7 @@ berka as (
         payments.principal_paid::numeric(18, 2) as principal_paid,
         null::integer as days_late,
         null::boolean as is_late
-    from {{ ref('int_berka__loan_payments') }} as payments
+    from {{ ref('int_berka_loan_payments_attributed') }} as payments
     left join loans
         on payments.source_system = loans.source_system
         and payments.loan_id = loans.loan_id

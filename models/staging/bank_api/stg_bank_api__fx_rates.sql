@@ -10,6 +10,7 @@ parsed as (
         {{ clean_iso_code('currency::text') }} as currency,
         rate_per_eur::numeric(18, 6) as rate_per_eur,
         published_at::timestamp as published_at,
+        _dlt_id as record_id,
         _dlt_load_id as load_id
     from source
 ),
@@ -33,5 +34,6 @@ select
     published_at,
     rejection_reason,
     rejection_reason is null as is_valid,
+    record_id,
     load_id
 from flagged

@@ -14,6 +14,7 @@ parsed as (
         csat_score::integer as csat_score,
         {{ clean_text('comment::text') }} as survey_comment,
         answered_at::timestamp as answered_at,
+        _dlt_id as record_id,
         _dlt_load_id as load_id
     from source
 ),
@@ -39,5 +40,6 @@ select
     answered_at,
     rejection_reason,
     rejection_reason is null as is_valid,
+    record_id,
     load_id
 from flagged

@@ -1,3 +1,9 @@
+{#-
+    Berka accounts, typed; opening date decoded from YYMMDD (19YY).
+    Values are read with the safe parsers of macros/parsing.sql: a value no rule can read gives NULL and a
+    rejection_reason (invalid_integer, invalid_date, invalid_amount, missing_mandatory), so one bad line is
+    rejected with its file and line instead of failing the build. Downstream models read `where is_valid`.
+-#}
 with
 
 loads as (
@@ -30,18 +36,45 @@ codes as (
         warehouse_value,
         channel
     from {{ ref('berka_codes') }}
+),
+
+parsed as (
+    select
+        {{ parse_integer('raw.account_id') }} as account_id,
+        {{ parse_integer('raw.district_id') }} as district_id,
+        raw.frequency as frequency_code,
+        frequency.warehouse_value as statement_frequency,
+        {{ parse_yymmdd('raw.date') }} as opened_on,
+        {{ is_unreadable('raw.account_id', parse_integer('raw.account_id')) }}
+        or {{ is_unreadable('raw.district_id', parse_integer('raw.district_id')) }} as has_unreadable_integer,
+        {{ is_unreadable('raw.date', parse_yymmdd('raw.date')) }} as has_unreadable_date,
+        raw._file_name as source_file,
+        raw._line_number as source_line
+    from raw
+    left join codes as frequency
+        on frequency.code_set = 'account_frequency' and raw.frequency = frequency.code
+),
+
+flagged as (
+    select
+        *,
+        case
+            when has_unreadable_integer then 'invalid_integer'
+            when has_unreadable_date then 'invalid_date'
+            when account_id is null or district_id is null or opened_on is null then 'missing_mandatory'
+        end as rejection_reason
+    from parsed
 )
 
 select
-    raw.account_id::integer as account_id,
-    raw.district_id::integer as district_id,
-    raw.frequency as frequency_code,
-    frequency.warehouse_value as statement_frequency,
-    make_date(1900 + substr(raw.date, 1, 2)::integer, substr(raw.date, 3, 2)::integer, substr(raw.date, 5, 2)::integer)
-        as opened_on,
+    account_id,
+    district_id,
+    frequency_code,
+    statement_frequency,
+    opened_on,
     'CZK'::text as currency,
-    raw._file_name as source_file,
-    raw._line_number as source_line
-from raw
-left join codes as frequency
-    on frequency.code_set = 'account_frequency' and raw.frequency = frequency.code
+    rejection_reason,
+    rejection_reason is null as is_valid,
+    source_file,
+    source_line
+from flagged

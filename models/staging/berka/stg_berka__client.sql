@@ -1,3 +1,9 @@
+{#-
+    Berka clients; birth_number (YYMMDD, month + 50 for women) decoded to birth date and sex.
+    Values are read with the safe parsers of macros/parsing.sql: a value no rule can read gives NULL and a
+    rejection_reason (invalid_integer, invalid_date, invalid_amount, missing_mandatory), so one bad line is
+    rejected with its file and line instead of failing the build. Downstream models read `where is_valid`.
+-#}
 with
 
 loads as (
@@ -22,27 +28,49 @@ raw as (
         on delivered._file_name = loads.file_name and delivered._dlt_load_id = loads.load_id
 ),
 
+parsed as (
+    select
+        {{ parse_integer('raw.client_id') }} as client_id,
+        raw.birth_number,
+        {{ parse_integer('substr(trim(raw.birth_number), 3, 2)') }} > 50 as is_female,
+        {{ parse_integer('raw.district_id') }} as district_id,
+        {{ is_unreadable('raw.client_id', parse_integer('raw.client_id')) }}
+        or {{ is_unreadable('raw.district_id', parse_integer('raw.district_id')) }} as has_unreadable_integer,
+        raw._file_name as source_file,
+        raw._line_number as source_line
+    from raw
+),
+
 decoded as (
     select
-        raw.client_id::integer as client_id,
-        raw.birth_number,
-        1900 + substr(raw.birth_number, 1, 2)::integer as birth_year,
-        substr(raw.birth_number, 3, 2)::integer as coded_month,
-        substr(raw.birth_number, 5, 2)::integer as birth_day,
-        raw.district_id::integer as district_id,
-        raw._file_name,
-        raw._line_number
-    from raw
+        *,
+        -- women have 50 added to the month of birth
+        case
+            when is_female then {{ parse_yymmdd('birth_number', month_offset=50) }}
+            else {{ parse_yymmdd('birth_number') }}
+        end as birth_date
+    from parsed
+),
+
+flagged as (
+    select
+        *,
+        case
+            when has_unreadable_integer then 'invalid_integer'
+            when {{ is_unreadable('birth_number', 'birth_date') }} then 'invalid_date'
+            when client_id is null or district_id is null or birth_date is null then 'missing_mandatory'
+        end as rejection_reason
+    from decoded
 )
 
 select
     client_id,
     birth_number,
-    -- women have 50 added to the month of birth
-    make_date(birth_year, case when coded_month > 50 then coded_month - 50 else coded_month end, birth_day)
-        as birth_date,
-    case when coded_month > 50 then 'F' else 'M' end as sex,
+    birth_date,
+    case when is_female then 'F' when is_female is not null then 'M' end as sex,
     district_id,
-    _file_name as source_file,
-    _line_number as source_line
-from decoded
+    rejection_reason,
+    rejection_reason is null as is_valid,
+    source_file,
+    source_line
+from flagged

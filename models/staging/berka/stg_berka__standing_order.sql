@@ -1,3 +1,9 @@
+{#-
+    Standing payment orders (order.asc); k_symbol "" or " " means no characterisation.
+    Values are read with the safe parsers of macros/parsing.sql: a value no rule can read gives NULL and a
+    rejection_reason (invalid_integer, invalid_date, invalid_amount, missing_mandatory), so one bad line is
+    rejected with its file and line instead of failing the build. Downstream models read `where is_valid`.
+-#}
 with
 
 loads as (
@@ -30,28 +36,50 @@ codes as (
         warehouse_value,
         channel
     from {{ ref('berka_codes') }}
-)
-,
+),
 
-normalised as (
-    -- "" and " " both mean "no characterisation"
+parsed as (
     select
-        raw.*,
-        coalesce(nullif(trim(raw.k_symbol), ''), '(none)') as k_symbol_key
+        {{ parse_integer('raw.order_id') }} as order_id,
+        {{ parse_integer('raw.account_id') }} as account_id,
+        raw.bank_to as recipient_bank,
+        raw.account_to as recipient_account,
+        {{ parse_amount('raw.amount') }} as amount,
+        nullif(trim(raw.k_symbol), '') as k_symbol_code,
+        coalesce(purpose.warehouse_value, 'unspecified') as payment_purpose,
+        {{ is_unreadable('raw.order_id', parse_integer('raw.order_id')) }}
+        or {{ is_unreadable('raw.account_id', parse_integer('raw.account_id')) }} as has_unreadable_integer,
+        {{ is_unreadable('raw.amount', parse_amount('raw.amount')) }} as has_unreadable_amount,
+        raw._file_name as source_file,
+        raw._line_number as source_line
     from raw
+    left join codes as purpose
+        -- "" and " " both mean "no characterisation"
+        on purpose.code_set = 'k_symbol' and coalesce(nullif(trim(raw.k_symbol), ''), '(none)') = purpose.code
+),
+
+flagged as (
+    select
+        *,
+        case
+            when has_unreadable_integer then 'invalid_integer'
+            when has_unreadable_amount then 'invalid_amount'
+            when order_id is null or account_id is null or amount is null then 'missing_mandatory'
+        end as rejection_reason
+    from parsed
 )
 
 select
-    normalised.order_id::integer as order_id,
-    normalised.account_id::integer as account_id,
-    normalised.bank_to as recipient_bank,
-    normalised.account_to as recipient_account,
-    normalised.amount::numeric(14, 2) as amount,
-    nullif(trim(normalised.k_symbol), '') as k_symbol_code,
-    coalesce(purpose.warehouse_value, 'unspecified') as payment_purpose,
+    order_id,
+    account_id,
+    recipient_bank,
+    recipient_account,
+    amount,
+    k_symbol_code,
+    payment_purpose,
     'CZK'::text as currency,
-    normalised._file_name as source_file,
-    normalised._line_number as source_line
-from normalised
-left join codes as purpose
-    on purpose.code_set = 'k_symbol' and normalised.k_symbol_key = purpose.code
+    rejection_reason,
+    rejection_reason is null as is_valid,
+    source_file,
+    source_line
+from flagged

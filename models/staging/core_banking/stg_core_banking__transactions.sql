@@ -1,19 +1,15 @@
 {#-
-    One row per delivered transaction record, parsed and flagged. Reason codes are the contract's defect names
-    (missing_mandatory, invalid_iban, unknown_account, unknown_currency, future_date), checked in that order;
-    invalid_amount / invalid_date catch values no documented format matches. Repairable defects (decimal comma,
-    other date formats, late arrival, extra column, Latin-1) are parsed here and stay valid.
+    One row per delivered transaction record, parsed and flagged with what the row alone can tell. Reason codes
+    are the contract's defect names (missing_mandatory, invalid_iban, unknown_currency, future_date), checked in
+    that order; invalid_amount / invalid_date catch values no documented format matches. The unknown_account
+    check needs the accounts and is made in int_transactions_validated (staging reads sources only). Repairable
+    defects (decimal comma, other date formats, late arrival, extra column, Latin-1) are parsed here and stay
+    valid.
 -#}
 with
 
 source as (
     select * from {{ source('core_banking', 'transactions') }}
-),
-
-known_accounts as (
-    select distinct account_id
-    from {{ ref('stg_core_banking__accounts') }}
-    where is_valid
 ),
 
 parsed as (
@@ -52,13 +48,11 @@ flagged as (
             when parsed.has_unreadable_date then 'invalid_date'
             when parsed.counterparty_iban is not null
                 and not {{ is_valid_iban('parsed.counterparty_iban') }} then 'invalid_iban'
-            when known_accounts.account_id is null then 'unknown_account'
             when parsed.currency not in (select iso.currency_code from {{ ref('iso_currencies') }} as iso)
                 then 'unknown_currency'
             when parsed.booked_at::date > parsed.delivery_date then 'future_date'
         end as rejection_reason
     from parsed
-    left join known_accounts on parsed.account_id = known_accounts.account_id
 )
 
 select

@@ -1,0 +1,1 @@
+{{ rejected_rows(ref('int_transactions_validated')) }}
