@@ -603,6 +603,7 @@ class DbtRun:
     success: bool
     statuses: dict[str, str]  # node unique_id -> status (success, pass, fail, warn, error, skipped)
     rows_affected: dict[str, int] = field(default_factory=dict)  # model unique_id -> rows written
+    work_dir: Path | None = None  # where target/ (manifest, catalog) and logs/ were written
 
     def failed(self) -> list[str]:
         return sorted(k for k, v in self.statuses.items() if v in ("fail", "error"))
@@ -639,7 +640,7 @@ def run_dbt(wh: Warehouse, args: list[str], work_dir: Path, threads: int = 3) ->
                 rows[r.node.unique_id] = int(affected)
     if result.exception is not None:
         raise RuntimeError(f"dbt {' '.join(args)} crashed: {result.exception}")
-    return DbtRun(success=bool(result.success), statuses=statuses, rows_affected=rows)
+    return DbtRun(success=bool(result.success), statuses=statuses, rows_affected=rows, work_dir=work_dir)
 
 
 def query(wh: Warehouse, sql: str, params: tuple = ()) -> list[tuple]:

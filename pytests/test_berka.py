@@ -20,7 +20,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from dbt_helpers import DbtRun
+from dbt_helpers import DbtRun, undocumented_source_columns
 from dbt_helpers import run_dbt as run_dbt_statuses
 
 from ingest.berka_pipeline import run_berka_ingest
@@ -114,18 +114,20 @@ def test_reingest_is_idempotent(built, berka_dir) -> None:
 def test_entity_counts_match_files(built, berka_dir) -> None:
     wh, _ = built
     models = {
-        "account": "intermediate.int_berka__accounts",
-        "client": "intermediate.int_berka__clients",
-        "disp": "intermediate.int_berka__account_holders",
-        "card": "intermediate.int_berka__cards",
-        "loan": "intermediate.int_berka__loans",
-        "order": "intermediate.int_berka__standing_orders",
+        "account": "intermediate.int_berka_accounts_joined",
+        "client": "intermediate.int_berka_clients_enriched",
+        "disp": "intermediate.int_berka_account_holders_conformed",
+        "card": "intermediate.int_berka_cards_joined",
+        "loan": "intermediate.int_berka_loans_joined",
+        "order": "intermediate.int_berka_standing_orders_conformed",
         "district": "staging.stg_berka__district",
-        "trans": "intermediate.int_berka__transactions",
+        "trans": "intermediate.int_berka_transactions_enriched",
     }
     for stem, relation in models.items():
         assert query(wh, f"select count(*) from {relation}") == [(len(read_asc(berka_dir, stem)),)], stem
-    keys = query(wh, "select count(*) from intermediate.int_berka__transactions where transaction_id like 'berka-%'")
+    keys = query(
+        wh, "select count(*) from intermediate.int_berka_transactions_enriched where transaction_id like 'berka-%'"
+    )
     assert keys == [(len(read_asc(berka_dir, "trans")),)]
 
 
@@ -140,7 +142,9 @@ def test_clients_decoded_from_birth_number(built, berka_dir) -> None:
         expected[f"berka-{row['client_id']}"] = (born, sex)
     got = {
         cid: (born, sex)
-        for cid, born, sex in query(wh, "select client_id, birth_date, sex from intermediate.int_berka__clients")
+        for cid, born, sex in query(
+            wh, "select client_id, birth_date, sex from intermediate.int_berka_clients_enriched"
+        )
     }
     assert got == expected
 
@@ -148,9 +152,9 @@ def test_clients_decoded_from_birth_number(built, berka_dir) -> None:
 def test_loans_per_status(built, berka_dir) -> None:
     wh, _ = built
     expected = Counter(row["status"] for row in read_asc(berka_dir, "loan"))
-    got = dict(query(wh, "select source_status_code, count(*) from intermediate.int_berka__loans group by 1"))
+    got = dict(query(wh, "select source_status_code, count(*) from intermediate.int_berka_loans_joined group by 1"))
     assert got == dict(expected)
-    mapping = dict(query(wh, "select distinct source_status_code, status from intermediate.int_berka__loans"))
+    mapping = dict(query(wh, "select distinct source_status_code, status from intermediate.int_berka_loans_joined"))
     assert mapping == {"A": "repaid", "B": "defaulted", "C": "active", "D": "defaulted"}
 
 
@@ -172,7 +176,7 @@ def test_amounts_per_month_and_type(built, berka_dir) -> None:
     }
     assert got == dict(expected)
     revenue = dict(
-        query(wh, "select posting_type, sum(amount) from intermediate.int_berka__revenue_postings group by 1")
+        query(wh, "select posting_type, sum(amount) from intermediate.int_berka_revenue_postings_filtered group by 1")
     )
     by_k_symbol = {"SLUZBY": "account_fee", "UROK": "deposit_interest", "SANKC. UROK": "overdraft_interest"}
     expected_revenue: dict[str, Decimal] = defaultdict(Decimal)
@@ -222,7 +226,7 @@ def test_running_balances_follow_the_movements(built, berka_dir) -> None:
         for account, day, closing, check in query(
             wh,
             "select account_id, balance_date, closing_balance, balance_check"
-            " from intermediate.int_berka__daily_balances",
+            " from intermediate.int_berka_daily_balances_derived",
         )
     }
     assert got == expected
@@ -250,6 +254,40 @@ def test_bad_lines_are_quarantined_with_reason(fresh_db, berka_dir, tmp_path) ->
     assert "undecodable" in reasons[2][1]
 
 
+def test_unreadable_value_is_rejected_with_file_line_and_rule(fresh_db, berka_dir, tmp_path) -> None:
+    """A copy of the files (in tmp_path) where one transaction's date is not a real day: the build stays green,
+    the row is rejected as invalid_date with its file and line, and every other movement still arrives."""
+    for stem in FILES:
+        (tmp_path / f"{stem}.asc").write_bytes((berka_dir / f"{stem}.asc").read_bytes())
+    lines = (tmp_path / "trans.asc").read_bytes().split(b"\r\n")
+    target = len(lines) // 2  # index in the file = physical line - 1 (header = line 1)
+    fields = lines[target].split(b";")
+    trans_id = fields[0].decode()
+    fields[2] = b"930231"  # 31 February 1993
+    lines[target] = b";".join(fields)
+    (tmp_path / "trans.asc").write_bytes(b"\r\n".join(lines))
+    run_berka_ingest(fresh_db, tmp_path, log=lambda *_: None)
+
+    run = run_dbt_statuses(fresh_db, ["build"], tmp_path / "dbt", threads=2)
+    assert run.failed() == [] and run.success
+    rejected = query(
+        fresh_db,
+        "select source_system, entity, business_key, source_file_name, source_line_number, rejection_reason "
+        "from intermediate.int_rejected_rows_unioned",
+    )
+    assert rejected == [("berka", "transaction", trans_id, "trans.asc", target + 1, "invalid_date")]
+    staged = query(
+        fresh_db,
+        "select booked_on, is_valid from staging.stg_berka__transaction where trans_id = %s",
+        (int(trans_id),),
+    )
+    assert staged == [(None, False)]
+    delivered = len(read_asc(berka_dir, "trans"))
+    assert query(fresh_db, "select count(*) from marts.fact_transactions where source_system = 'berka'") == [
+        (delivered - 1,)
+    ]
+
+
 # --- the star schema -------------------------------------------------------------------------------------------
 
 
@@ -269,6 +307,10 @@ def test_whole_project_builds_green_with_berka_alone(built_run) -> None:
     wh, _, run = built_run
     assert isinstance(run, DbtRun)
     assert run.failed() == [] and run.success
+    # the delivered files are clean: every line reads, nothing is rejected
+    assert query(wh, "select count(*) from intermediate.int_berka_rows_rejected") == [(0,)]
+    manifest = json.loads((run.work_dir / "target" / "manifest.json").read_text())
+    assert undocumented_source_columns(wh, manifest, ("raw_berka",)) == []
     kinds = {uid.split(".")[0] for uid in run.statuses}
     assert {"model", "test", "unit_test", "snapshot"} <= kinds
     # the simulated bank's raw schemas exist, empty: created by the Berka ingest, not by hand
@@ -396,7 +438,7 @@ def test_fact_revenue_and_payments_match_the_bank_bookings(built, berka_dir) -> 
     wh, _ = built
     rows = read_asc(berka_dir, "trans")
     by_k_symbol = {"SLUZBY": "account_fee", "UROK": "deposit_interest", "SANKC. UROK": "overdraft_interest"}
-    rate = query(wh, "select rate_per_eur from intermediate.int_berka__fx_rates")[0][0]
+    rate = query(wh, "select rate_per_eur from intermediate.int_berka_fx_rates_fixed")[0][0]
     expected: dict[str, tuple[int, Decimal]] = defaultdict(lambda: (0, Decimal(0)))
     for row in rows:
         kind = by_k_symbol.get(row["k_symbol"].strip())
