@@ -48,6 +48,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--delta-root", type=Path, default=DEFAULT_DELTA_ROOT, help="Delta tables folder")
     run.add_argument("--api-url", help="bank API base URL (default $BANKWH_API_URL; --demo serves one)")
     run.add_argument("--no-wait", action="store_true", help="refuse instead of waiting when a run is in progress")
+    run.add_argument("--timeout", type=float, metavar="SECONDS", help="time limit of the whole run, waiting for "
+                     "another run included (default $BANKWH_RUN_TIMEOUT_S, else 12 h)")  # fmt: skip
+    run.add_argument("--dbt-timeout", type=float, metavar="SECONDS",
+                     help="time limit of the dbt build (default $BANKWH_DBT_TIMEOUT_S, else 4 h)")  # fmt: skip
     run.set_defaults(func=_run)
 
     serve = subparsers.add_parser(
@@ -198,7 +202,13 @@ def _run(args: argparse.Namespace) -> int:
                 print(f"bank API serving {args.data_dir.parent} at {api_url}", flush=True)
         from .flows import format_summary, nightly
 
-        state = nightly(
+        for name, value in (("--timeout", args.timeout), ("--dbt-timeout", args.dbt_timeout)):
+            if value is not None and value <= 0:
+                raise ValueError(f"{name} must be a positive number of seconds, got {value:g}")
+        flow = nightly.with_options(timeout_seconds=args.timeout) if args.timeout else nightly
+        limits = {"dbt_timeout_s": args.dbt_timeout} if args.dbt_timeout else {}
+        state = flow(
+            **limits,
             sources=sources,
             full_refresh=args.full_refresh,
             select=args.select,

@@ -2,14 +2,17 @@
 
 Why one flow with a lock around it: every step writes the same warehouse database, so two nightly runs must never
 interleave (see orchestration/locking.py); a run that finds the lock taken waits (default) or is refused.
-Transient steps (database connection, the bank API, landing files on a network share) retry with exponential
-backoff, only for errors that can heal by themselves; every task has a timeout.
+Transient steps (database connection, the bank API, landing files on a network share, the Delta export's reads)
+retry with exponential backoff, only for errors that can heal by themselves. Every task has a timeout, the dbt
+build (a subflow, so each dbt node stays a task of its own) has one, and so has the whole run
+(`BANKWH_RUN_TIMEOUT_S`, or `bankwh run --timeout`).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,6 +25,10 @@ from . import PROJECT_ROOT, publish_gate
 ALL_SOURCES = ("files", "api", "berka")
 #: Per-file progress lines of the landing-file ingest: the first, every FILE_LOG_EVERY-th, the last and failures.
 FILE_LOG_EVERY = 250
+
+#: Time limits in seconds. The run's limit covers waiting for another run's lock (6 h at most by default) too.
+RUN_TIMEOUT_S = float(os.environ.get("BANKWH_RUN_TIMEOUT_S", 12 * 3600))
+DBT_TIMEOUT_S = float(os.environ.get("BANKWH_DBT_TIMEOUT_S", 4 * 3600))
 
 #: Called with the run summary after the export, in order. The alerts and HTML quality report plug in here:
 #: `QUALITY_REPORT_HOOKS.append(my_hook)`; a failing hook is logged and does not undo the published export.
@@ -42,12 +49,27 @@ def _transient(task_obj, task_run, state) -> bool:
     return False
 
 
-RETRY = {
+def _transient_db(task_obj, task_run, state) -> bool:
+    """Retry the Delta export only when the database connection failed (psycopg2.OperationalError: refused, reset,
+    server restarting). A parity mismatch or a changed mart schema fails the same way every time: no retry."""
+    import psycopg2
+
+    try:
+        state.result()
+    except psycopg2.OperationalError:
+        return True
+    except Exception:  # the export's own verdict (ParityError, SchemaChangeError via ExportError) or a bug
+        return False
+    return False
+
+
+BACKOFF = {
     "retries": 3,
     "retry_delay_seconds": exponential_backoff(backoff_factor=10),
     "retry_jitter_factor": 0.2,
-    "retry_condition_fn": _transient,
 }
+RETRY = {**BACKOFF, "retry_condition_fn": _transient}
+RETRY_DB = {**BACKOFF, "retry_condition_fn": _transient_db}
 
 
 @task(name="connect-warehouse", timeout_seconds=300, **RETRY)
@@ -59,6 +81,14 @@ def connect_warehouse(database: str | None = None):
     warehouse.ensure_database(wh)
     warehouse.apply_env(wh)  # dbt's profiles.yml reads the PG* variables
     return wh
+
+
+@task(name="ensure-raw-tables", timeout_seconds=300, **RETRY)
+def ensure_raw_tables(wh) -> list[str]:
+    """Every raw table of the contract exists before anything reads it, empty when nothing was delivered for it."""
+    from ingest.raw_tables import ensure_raw_tables as ensure
+
+    return ensure(wh, log=get_run_logger().info)
 
 
 def default_sources(berka_dir: str | None = None) -> list[str]:
@@ -143,6 +173,7 @@ def ingest_berka(wh, berka_dir: str | None) -> Any:
     }
 
 
+@flow(name="dbt-build", timeout_seconds=DBT_TIMEOUT_S)
 def dbt_build(
     full_refresh: bool,
     select: str | None,
@@ -150,7 +181,10 @@ def dbt_build(
     profiles_dir: Path,
     target_dir: Path | None = None,
 ) -> list[publish_gate.NodeResult]:
-    """`dbt build` through prefect-dbt: inside the flow every model, seed, snapshot and test is its own task.
+    """`dbt build` through prefect-dbt: inside this subflow every model, seed, snapshot and test is its own task.
+
+    A subflow and not a task: prefect-dbt makes one task per dbt node inside the current run, and the subflow's
+    timeout (DBT_TIMEOUT_S, the nightly flow's `dbt_timeout_s`) bounds the whole build.
 
     dbt's own log goes to the run log from WARN up only (failures and warnings, named); progress shows as the
     node tasks finishing, and the gate's summary counts every status.
@@ -170,13 +204,32 @@ def dbt_build(
         ),
         raise_on_failure=False,  # the publish gate decides, with every failure named
     )
-    res = runner.invoke(args)
+    from prefect.context import FlowRunContext
+
+    context = FlowRunContext.get()
+    limit = context.flow.timeout_seconds if context and context.flow else None
+    started = time.monotonic()
+
+    def over_time(error: object) -> TimeoutError | None:
+        # Prefect stops a flow at its limit by raising inside it; dbt catches that and prefect-dbt re-raises it
+        # as a ValueError with an empty message, so the limit is named here
+        if limit and time.monotonic() - started >= limit:
+            return TimeoutError(f"dbt build stopped at its time limit of {limit:g} s ({error!r})")
+        return None
+
+    try:
+        res = runner.invoke(args)
+    except Exception as exc:
+        timed_out = over_time(exc)
+        if timed_out is None:
+            raise
+        raise timed_out from exc
     if res.exception is not None:  # dbt could not start (project, profile): no node results to judge
-        raise RuntimeError(f"dbt build could not run: {res.exception}")
+        raise over_time(res.exception) or RuntimeError(f"dbt build could not run: {res.exception}")
     return publish_gate.from_dbt_result(res)
 
 
-@task(name="export-delta", timeout_seconds=3600)
+@task(name="export-delta", timeout_seconds=3600, **RETRY_DB)
 def export_delta(wh, root: str | None, marts: list[str] | None, full: bool) -> list[dict[str, Any]]:
     from .delta_export import ExportConfig, export_marts, summary_table
 
@@ -252,7 +305,7 @@ def format_summary(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-@flow(name="nightly", log_prints=True)
+@flow(name="nightly", log_prints=True, timeout_seconds=RUN_TIMEOUT_S)
 def nightly(
     sources: list[str] | None = None,
     full_refresh: bool = False,
@@ -270,15 +323,15 @@ def nightly(
     dbt_target_dir: str | None = None,
     wait_for_lock: bool = True,
     lock_timeout_s: float = 6 * 3600,
+    dbt_timeout_s: float = DBT_TIMEOUT_S,
 ) -> dict[str, Any]:
     """Ingest the sources, build and test the warehouse with dbt, and publish the marts to Delta Lake.
 
     sources: subset of files, api, berka (default files and api, plus berka when its folder exists; [] skips
     ingestion). full_refresh: dbt --full-refresh and a full Delta rewrite. select: dbt node selection (e.g.
     "marts+"). run_dbt/export switch steps off. dbt_target_dir: dbt's target folder (default <project>/target).
+    dbt_timeout_s: time limit of the dbt build. The run's own limit is RUN_TIMEOUT_S (`nightly.with_options`).
     """
-    import time
-
     from . import locking
 
     logger = get_run_logger()
@@ -299,6 +352,7 @@ def nightly(
         wh, "nightly", wait=wait_for_lock, timeout_s=lock_timeout_s, owner=str(flow_run.name or ""), log=logger.info
     ):
         started = time.perf_counter()
+        ensure_raw_tables(wh)
         logger.info("ingest: %s", ", ".join(sources) or "nothing (no sources)")
         if "files" in sources:
             summary["ingest"]["files"] = ingest_files(wh, data_dir or str(PROJECT_ROOT / "data" / "raw"))
@@ -316,7 +370,8 @@ def nightly(
             logger.info("dbt build%s%s on %s/%s ...", " --full-refresh" if full_refresh else "",
                         f" --select {select}" if select else "", wh.host, wh.database)  # fmt: skip
             target = Path(dbt_target_dir) if dbt_target_dir else None
-            results = dbt_build(full_refresh, select, project, PROJECT_ROOT, target)
+            build = dbt_build.with_options(timeout_seconds=dbt_timeout_s)
+            results = build(full_refresh, select, project, PROJECT_ROOT, target)
             statuses: dict[str, int] = {}
             for r in results:
                 statuses[r.status] = statuses.get(r.status, 0) + 1

@@ -98,19 +98,43 @@ def sales_db(fresh_db):
     return fresh_db
 
 
-def _task_run_names(flow_run_id) -> list[str]:
+def _task_runs(flow_run_id) -> list:
+    """Task runs of a flow run and of its subflow runs (the dbt build, where every dbt node is a task)."""
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId, TaskRunFilter
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId, FlowRunFilterParentFlowRunId
     from prefect.utilities.asyncutils import run_coro_as_sync
 
     async def fetch():
         async with get_client() as client:
-            runs = await client.read_task_runs(
-                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])),
-                task_run_filter=TaskRunFilter(),
+            children = await client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[flow_run_id]))
+            )
+            return await client.read_task_runs(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id, *(c.id for c in children)])),
                 limit=200,
             )
-            return [r.name for r in runs]
+
+    return run_coro_as_sync(fetch())
+
+
+def _task_run_names(flow_run_id, expect: tuple[str, ...] = ()) -> list[str]:
+    """Names of the task runs; waits (30 s at most) until a name starting with each of `expect` is there, because
+    the server records task runs from the client's events, a moment after the run finished."""
+    deadline = time.monotonic() + 30
+    while True:
+        names = [r.name for r in _task_runs(flow_run_id)]
+        if all(any(n.startswith(e) for n in names) for e in expect) or time.monotonic() > deadline:
+            return names
+        time.sleep(0.5)
+
+
+def _task_run(task_run_id):
+    from prefect.client.orchestration import get_client
+    from prefect.utilities.asyncutils import run_coro_as_sync
+
+    async def fetch():
+        async with get_client() as client:
+            return await client.read_task_run(task_run_id)
 
     return run_coro_as_sync(fetch())
 
@@ -134,10 +158,15 @@ def test_nightly_publishes_then_the_gate_keeps_the_previous_versions(
     assert exported["fact_sales"]["partitions_rewritten"] == 3  # Jan, Feb, Mar 2025
 
     # Every dbt node is a task of its own, beside the flow's own steps.
-    names = _task_run_names(state.state_details.flow_run_id)
+    steps_expected = ("connect-warehouse", "ensure-raw-tables", "dbt-build", "export-delta", "publish-quality-report")
+    names = _task_run_names(state.state_details.flow_run_id, expect=steps_expected)
     assert any("fact_sales" in n for n in names) and any("dim_shops" in n for n in names)
     assert any("assert_no_negative_amounts" in n for n in names)
-    assert {"connect-warehouse", "export-delta", "publish-quality-report"} <= {n.rsplit("-", 1)[0] for n in names}
+    steps = {n.rsplit("-", 1)[0] for n in names if not n.startswith(("model ", "test ", "seed ", "snapshot "))}
+    assert set(steps_expected) <= steps
+    # every step the run made is a task with a time limit; the dbt build is the timed subflow `dbt-build`
+    timed = {t.name: t.timeout_seconds for t in _flow_tasks()}
+    assert steps - {"dbt-build"} <= set(timed) and all(timed[s] for s in steps - {"dbt-build"})
 
     # A negative amount fails an error-severity test: the run fails, naming it, and nothing is exported.
     with sales_db.cursor() as cur:
@@ -181,7 +210,10 @@ def test_cli_run_without_ingest_and_dbt_exports_the_marts(
         cur.execute("create schema marts; create table marts.fact_sales as select * from src.sales")
     os.environ["PGDATABASE"] = sales_db.database
     root = tmp_path / "delta"
-    assert cli.main(["run", "--sources", "", "--no-dbt", "--delta-root", str(root)]) == 0
+    assert cli.main(["run", "--sources", "", "--no-dbt", "--delta-root", str(root), "--timeout", "0"]) == 1
+    assert "--timeout must be a positive number of seconds" in capsys.readouterr().err
+    argv = ["run", "--sources", "", "--no-dbt", "--delta-root", str(root), "--timeout", "900", "--dbt-timeout", "600"]
+    assert cli.main(argv) == 0
     assert "bankwh run: published in" in capsys.readouterr().out
     # the run log carries the summary: rows and Delta version per mart
     assert re.search(r"fact_sales +rows +200 +Delta v0 +created +parity ok", caplog.text)
@@ -195,6 +227,181 @@ def test_unknown_source_is_refused(prefect_harness, clean_env):
     assert state.is_failed()
     with pytest.raises(ValueError, match=r"unknown source.*ftp"):
         state.result()
+
+
+# --- time limits and retries -----------------------------------------------------------------------------
+
+
+def _flow_tasks() -> list:
+    """The Prefect tasks the nightly flow is made of (module-level Task objects of orchestration.flows)."""
+    from prefect import Task
+
+    from orchestration import flows
+
+    return [obj for obj in vars(flows).values() if isinstance(obj, Task)]
+
+
+def test_every_task_of_the_nightly_flow_has_a_timeout():
+    from prefect import Flow
+
+    from orchestration import flows
+
+    tasks = {t.name: t for t in _flow_tasks()}
+    assert set(tasks) == {
+        "connect-warehouse",
+        "ensure-raw-tables",
+        "ingest-files",
+        "ingest-api",
+        "ingest-berka",
+        "export-delta",
+        "publish-quality-report",
+    }
+    for name, t in tasks.items():
+        assert t.timeout_seconds and t.timeout_seconds > 0, f"task {name} has no timeout"
+    # the dbt build is a subflow (its dbt nodes are tasks prefect-dbt creates): the subflow carries the limit
+    assert isinstance(flows.dbt_build, Flow) and flows.dbt_build.timeout_seconds == flows.DBT_TIMEOUT_S > 0
+    assert flows.nightly.timeout_seconds == flows.RUN_TIMEOUT_S >= flows.DBT_TIMEOUT_S
+    assert "dbt_timeout_s" in flows.nightly.parameters.properties
+    # the transient steps share one backoff; the export retries only on database connection errors
+    for name in ("connect-warehouse", "ensure-raw-tables", "ingest-files", "ingest-api", "ingest-berka"):
+        assert tasks[name].retries == 3 and tasks[name].retry_condition_fn is flows._transient, name
+    export = tasks["export-delta"]
+    assert export.retries == tasks["ingest-files"].retries
+    assert export.retry_delay_seconds == tasks["ingest-files"].retry_delay_seconds
+    assert export.retry_jitter_factor == tasks["ingest-files"].retry_jitter_factor
+    assert export.retry_condition_fn is flows._transient_db
+
+
+def test_dbt_build_stops_at_its_time_limit(prefect_harness, clean_env, sales_db, tiny_project, tmp_path):
+    from orchestration.flows import nightly
+
+    state = nightly(
+        sources=[], export=False, database=sales_db.database, dbt_project_dir=str(tiny_project),
+        dbt_target_dir=str(tmp_path / "target"), dbt_timeout_s=0.5, return_state=True,
+    )  # fmt: skip
+    assert state.is_failed()
+    # Prefect's own timeout error, or the dbt step's when dbt caught Prefect's interruption first
+    with pytest.raises(TimeoutError, match=r"(timed out after|time limit of) 0\.5"):
+        state.result()
+
+
+class FlakyProxy:
+    """A real TCP listener on 127.0.0.1 that closes its first `drop` connections at once and pipes every later
+    one to the PostgreSQL server: to the client, a server that refused once and then came back."""
+
+    def __init__(self, target_host: str, target_port: int, drop: int = 1):
+        import socket
+
+        self.target = (target_host, target_port)
+        self.drop = drop
+        self.dropped = 0
+        self.proxied = 0
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self) -> None:
+        import socket
+
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:  # closed: stop serving
+                return
+            if self.dropped < self.drop:
+                self.dropped += 1
+                client.close()
+                continue
+            self.proxied += 1
+            upstream = socket.create_connection(self.target)
+            for src, dst in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(src, dst), daemon=True).start()
+
+    @staticmethod
+    def _pipe(src, dst) -> None:
+        """Copy one direction until either side closes; then close both (the other direction ends too)."""
+        import contextlib
+
+        with contextlib.suppress(OSError):
+            while data := src.recv(65536):
+                dst.sendall(data)
+        for sock in (src, dst):
+            with contextlib.suppress(OSError):
+                sock.shutdown(2)
+            sock.close()
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+@pytest.fixture
+def sales_marts(sales_db):
+    with sales_db.cursor() as cur:
+        cur.execute("create schema marts; create table marts.fact_sales as select * from src.sales")
+    return sales_db
+
+
+def test_export_retries_when_the_database_refused_the_first_connection(prefect_harness, sales_marts, tmp_path):
+    from dataclasses import replace
+
+    from orchestration import flows
+
+    proxy = FlakyProxy(sales_marts.host, sales_marts.port, drop=1)
+    try:
+        flaky = replace(sales_marts, host="127.0.0.1", port=proxy.port)
+        export = flows.export_delta.with_options(retry_delay_seconds=0)  # the real condition, no waiting
+        state = export(flaky, str(tmp_path / "delta"), None, False, return_state=True)
+    finally:
+        proxy.close()
+    assert state.is_completed(), state.message
+    assert proxy.dropped == 1 and proxy.proxied >= 1
+    assert _task_run(state.state_details.task_run_id).run_count == 2  # failed once, retried once
+    (row,) = state.result()
+    assert (row["mart"], row["rows"], row["parity_ok"]) == ("fact_sales", 200, True)
+    assert DeltaTable(str(tmp_path / "delta" / "fact_sales")).to_pyarrow_table().num_rows == 200
+
+
+def test_export_does_not_retry_a_schema_change(prefect_harness, sales_marts, tmp_path):
+    from orchestration import flows
+    from orchestration.delta_export import ExportError
+
+    export = flows.export_delta.with_options(retry_delay_seconds=0)
+    assert export(sales_marts, str(tmp_path / "delta"), None, False, return_state=True).is_completed()
+    with sales_marts.cursor() as cur:
+        cur.execute("alter table marts.fact_sales drop column amount")
+    state = export(sales_marts, str(tmp_path / "delta"), None, False, return_state=True)
+    assert state.is_failed()
+    with pytest.raises(ExportError, match="amount"):
+        state.result()
+    assert _task_run(state.state_details.task_run_id).run_count == 1  # same answer every time: not retried
+
+
+def test_export_retry_condition_accepts_only_connection_errors(fresh_db):
+    """The condition on real exceptions: psycopg2's own error for a closed port, and the export's verdicts."""
+    import socket
+
+    import psycopg2
+    from prefect.states import Failed
+
+    from orchestration import flows
+    from orchestration.delta_export import ExportError, ParityError
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed_port = sock.getsockname()[1]
+    with pytest.raises(psycopg2.OperationalError) as refused:
+        psycopg2.connect(host="127.0.0.1", port=closed_port, user="postgres", dbname="postgres", connect_timeout=3)
+    with pytest.raises(psycopg2.errors.UndefinedTable) as missing, fresh_db.cursor() as cur:
+        cur.execute("select * from marts.no_such_mart")
+
+    def retried(exc: BaseException) -> bool:
+        return flows._transient_db(None, None, Failed(data=exc))
+
+    assert retried(refused.value)
+    assert not retried(ExportError("1 of 1 mart(s) not exported: mart fact_connections lost column amount", []))
+    assert not retried(ParityError("fact_sales: 200 rows in PostgreSQL, 199 in Delta", {}))
+    assert not retried(missing.value)  # a programming error in SQL heals by no amount of waiting
 
 
 # --- no overlapping runs ---------------------------------------------------------------------------------
