@@ -8,9 +8,11 @@ recorded, and staging reads only the load each marker names, so an interrupted r
 
 from __future__ import annotations
 
+import io
 import os
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -144,12 +146,32 @@ def _analyze(wh, tables: list[str]) -> None:
             cur.execute(sql.SQL("analyze {}.{}").format(sql.Identifier(SCHEMA), sql.Identifier(table)))
 
 
-def run_berka_ingest(wh, berka_dir: Path | None = None, pipelines_dir: Path | None = None, log=print) -> dict:
+class _LineWriter(io.TextIOBase):
+    """A text stream that hands every non-empty line to a log function (dlt's progress writes to a stream)."""
+
+    def __init__(self, log: Callable[[str], None]):
+        super().__init__()
+        self._log = log
+
+    def write(self, text: str) -> int:
+        for line in text.splitlines():
+            if line.strip():
+                self._log(line)
+        return len(text)
+
+
+def run_berka_ingest(
+    wh, berka_dir: Path | None = None, pipelines_dir: Path | None = None, log=print, progress: bool = True
+) -> dict:
     """Load every Berka file whose content is not in `raw_berka` yet; return a summary of what happened.
 
     Summary keys: `loaded` (file → lines_in/rows_loaded/rows_quarantined), `skipped` (files already loaded with
     the same content), `load_id`, `seconds`. The other sources' raw schemas are created empty when they do not
     exist yet, so the warehouse also builds when the Czech bank is its only source.
+
+    Progress goes to `log`: one line per file read (`  [i/n] trans.asc: ...`, as the landing-file ingest
+    prints), the load steps, and dlt's periodic progress while the rows are written; `progress=False` keeps
+    only the first and last line (the per-file lines and dlt's progress are left out).
     """
     import dlt
 
@@ -166,12 +188,19 @@ def run_berka_ingest(wh, berka_dir: Path | None = None, pipelines_dir: Path | No
         summary["seconds"] = round(time.perf_counter() - started, 3)
         return summary
 
+    say = log if progress else (lambda _msg: None)
+    log(f"berka: {len(paths)} files in {berka_dir}, {len(todo)} to load, {len(skipped)} already loaded")
     loaded_at = datetime.now(UTC)
     parsed = []
-    for path in todo:
+    for i, path in enumerate(todo, 1):
+        file_started = time.perf_counter()
         item = parse_file(path, loaded_at)
-        log(f"berka: read {path.name}: {item.lines_in} lines, {len(item.quarantine)} quarantined")
+        say(
+            f"  [{i}/{len(todo)}] {path.name}: {item.rows_loaded} rows, {len(item.quarantine)} quarantined "
+            f"({time.perf_counter() - file_started:.2f} s)"
+        )
         parsed.append(item)
+    say(f"berka: loading {sum(item.rows_loaded for item in parsed)} rows into {SCHEMA} (dlt)")
 
     with tempfile.TemporaryDirectory(prefix="bankwh-berka-") as tmp:
         pipeline = dlt.pipeline(
@@ -179,13 +208,16 @@ def run_berka_ingest(wh, berka_dir: Path | None = None, pipelines_dir: Path | No
             pipelines_dir=str(pipelines_dir or tmp),
             destination=postgres_destination(wh),
             dataset_name=SCHEMA,
-            progress="log" if os.environ.get("BANKWH_DLT_PROGRESS") else None,
+            progress=dlt.progress.log(log_period=5.0, logger=_LineWriter(say), dump_system_stats=False)
+            if progress
+            else None,
         )
         dlt.config["normalize.parquet_normalizer.add_dlt_load_id"] = True
         info = pipeline.run(_berka_source(parsed), loader_file_format="insert_values")
         info.raise_on_failed_jobs()
         load_id = info.loads_ids[0]
 
+    say("berka: counting rows per file and recording the loads")
     _verify_and_record(wh, parsed, load_id, loaded_at)
     _analyze(wh, [BERKA_FILES[item.entity] for item in parsed])
     for item in parsed:

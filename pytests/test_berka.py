@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import subprocess
 import sys
 from collections import Counter, defaultdict
@@ -522,3 +523,31 @@ def test_both_banks_in_one_warehouse_never_share_a_key(fresh_db, berka_dir, tmp_
                 f"where d.{key} is null or (d.source_system <> f.source_system and d.source_system <> 'unknown')",
             )
             assert orphans == [(0,)], (fact, dim)
+
+
+def test_ingest_shows_per_file_progress_unless_quiet(fresh_db, berka_dir, tmp_path) -> None:
+    """The first 40 lines of each file (in tmp_path): quiet, only the first and last line; by default one
+    `[i/n]` line per file read, the load steps and dlt's progress, as the landing-file ingest shows."""
+    for stem in FILES:
+        head = (berka_dir / f"{stem}.asc").read_bytes().split(b"\r\n")[:40]
+        (tmp_path / f"{stem}.asc").write_bytes(b"\r\n".join(head) + b"\r\n")
+    quiet: list[str] = []
+    run_berka_ingest(fresh_db, tmp_path, log=quiet.append, progress=False)
+    mine = [line for line in quiet if not line.startswith("raw layer:")]
+    assert len(mine) == 2, quiet
+    assert mine[0].startswith("berka: 8 files in") and "8 to load" in mine[0]
+    assert mine[1].startswith("berka: loaded 8 files, 312 rows")  # 8 files x 39 records
+
+    # a re-delivered district file (one more line): loaded again, with progress by default
+    with open(tmp_path / "district.asc", "ab") as handle:
+        handle.write((berka_dir / "district.asc").read_bytes().split(b"\r\n")[40] + b"\r\n")
+    shown: list[str] = []
+    run_berka_ingest(fresh_db, tmp_path, log=shown.append)
+    assert shown[0].startswith("berka: 8 files in") and "1 to load, 7 already loaded" in shown[0]
+    files = [line for line in shown if line.startswith("  [")]
+    assert len(files) == 1
+    assert re.fullmatch(r"  \[1/1\] district\.asc: 40 rows, 0 quarantined \(\d+\.\d\d s\)", files[0])
+    assert "berka: loading 40 rows into raw_berka (dlt)" in shown
+    assert any(re.match(r"-+ Load berka_", line) for line in shown), shown  # dlt's own progress, through log
+    assert "Jobs: 1/1" in "\n".join(shown)
+    assert shown[-1].startswith("berka: loaded 1 files, 40 rows")
