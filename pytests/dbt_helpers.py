@@ -668,6 +668,8 @@ def undocumented_source_columns(wh: Warehouse, manifest: dict, schemas: tuple[st
         (list(schemas),),
     )
     for schema, table, column in rows:
+        if table.startswith("_dlt_"):
+            continue  # dlt's own bookkeeping (loads, schema versions, pipeline state), not delivered data
         columns = described.get((schema, table))
         if columns is None:
             missing.append(f"{schema}.{table} (no source)")
