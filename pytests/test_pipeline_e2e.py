@@ -2,7 +2,8 @@
 
 One tiny bank, one temporary Prefect server and one database for the session. The bank is scale 0.01 over the 40
 days from 2024-11-25 (facts over three months), seed 40 and 3 % defects: with these the window holds fraud
-labels and quarantined lines, so every raw table exists, and the next day (2025-01-04) changes a client.
+labels and quarantined lines, so every raw table has rows (a bank without them builds too: the raw tables no file
+delivered are created empty, see pytests/test_ingest_files.py), and the next day (2025-01-04) changes a client.
 The nights run in order in one fixture, the way the bank sees them:
 
 1. first night: files + API → dbt build → gate → Delta export;
