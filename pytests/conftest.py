@@ -16,6 +16,11 @@ import pytest
 
 from orchestration import PROJECT_ROOT, warehouse
 
+# Prefect's temporary test server keeps its state in SQLite; its telemetry heartbeat writes there too and, under
+# load, locks the database in the middle of a flow run. The warehouse reports no usage anywhere anyway.
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+
 
 @pytest.fixture(scope="session")
 def server() -> warehouse.Warehouse:
@@ -60,3 +65,16 @@ def berka_dir() -> Path:
     if not (path / "trans.asc").exists():
         pytest.fail(f"the Berka data set is missing at {path}; set BANKWH_BERKA_DIR to its folder")
     return path
+
+
+@pytest.fixture(scope="session")
+def prefect_harness() -> Iterator[None]:
+    """One temporary Prefect server (SQLite) for every flow test of the session, shared by all test modules."""
+    from prefect.logging.configuration import ensure_logging_setup
+    from prefect.testing.utilities import prefect_test_harness
+
+    # Configure Prefect's loggers now, outside any test's output capture: configured inside one, its console
+    # handler would keep writing to that test's (later closed) capture stream.
+    ensure_logging_setup()
+    with prefect_test_harness(server_startup_timeout=120):
+        yield

@@ -54,15 +54,6 @@ class Nights:
 
 
 @pytest.fixture(scope="session")
-def prefect_harness() -> Iterator[None]:
-    """One temporary Prefect server (SQLite) for the session's flow runs."""
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=120):
-        yield
-
-
-@pytest.fixture(scope="session")
 def pipeline_db(server: Warehouse) -> Iterator[Warehouse]:
     """A database of this module's own (the dbt project's tests use the session database)."""
     name = f"bankwh_e2e_{uuid.uuid4().hex[:8]}"
