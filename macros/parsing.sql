@@ -32,23 +32,40 @@
     (case when trim({{ expr }}) ~ '^[+-]?[0-9]{1,9}$' then trim({{ expr }})::integer end)
 {%- endmacro %}
 
-{#- ISO dates plus the date_format defect's DD.MM.YYYY, DD/MM/YYYY and YYYY/MM/DD. -#}
+{#- ISO dates plus the date_format defect's DD.MM.YYYY, DD/MM/YYYY and YYYY/MM/DD. The parts are cut out by
+    position once the shape matched and handed to safe_make_date, so a well-shaped day that does not exist
+    (2025-02-31, 31.02.2025, month 13) is NULL (the row is then rejected as invalid_date) instead of an error
+    that would stop the whole build, as to_date or a cast would. -#}
 {% macro parse_date(expr) -%}
+    {%- set value = "trim(" ~ expr ~ ")" -%}
+    {%- set year_first = safe_make_date(
+        "substr(" ~ value ~ ", 1, 4)::integer",
+        "substr(" ~ value ~ ", 6, 2)::integer",
+        "substr(" ~ value ~ ", 9, 2)::integer"
+    ) -%}
+    {%- set day_first = safe_make_date(
+        "substr(" ~ value ~ ", 7, 4)::integer",
+        "substr(" ~ value ~ ", 4, 2)::integer",
+        "substr(" ~ value ~ ", 1, 2)::integer"
+    ) -%}
     (case
-        when trim({{ expr }}) ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' then to_date(trim({{ expr }}), 'YYYY-MM-DD')
-        when trim({{ expr }}) ~ '^[0-9]{2}\.[0-9]{2}\.[0-9]{4}$' then to_date(trim({{ expr }}), 'DD.MM.YYYY')
-        when trim({{ expr }}) ~ '^[0-9]{2}/[0-9]{2}/[0-9]{4}$' then to_date(trim({{ expr }}), 'DD/MM/YYYY')
-        when trim({{ expr }}) ~ '^[0-9]{4}/[0-9]{2}/[0-9]{2}$' then to_date(trim({{ expr }}), 'YYYY/MM/DD')
+        when {{ value }} ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' then {{ year_first }}
+        when {{ value }} ~ '^[0-9]{2}\.[0-9]{2}\.[0-9]{4}$' then {{ day_first }}
+        when {{ value }} ~ '^[0-9]{2}/[0-9]{2}/[0-9]{4}$' then {{ day_first }}
+        when {{ value }} ~ '^[0-9]{4}/[0-9]{2}/[0-9]{2}$' then {{ year_first }}
     end)
 {%- endmacro %}
 
-{#- Bank-time timestamps `<date>T<HH:MM[:SS]>` (or a space), the date part in any format parse_date reads;
-    a bare date means midnight. -#}
+{#- Bank-time timestamps `<date>T<HH:MM[:SS[.fff]]>` (or a space), the date part in any format parse_date reads;
+    a bare date means midnight. The time is read only when the pattern proves it a real clock time (hours 0-23,
+    minutes and seconds 0-59), so `25:00:00` gives NULL rather than an error, like an impossible date. -#}
 {% macro parse_timestamp(expr) -%}
+    {%- set value = "trim(" ~ expr ~ ")" -%}
+    {%- set clock = "([01]?[0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]+)?)?" -%}
     (case
-        when trim({{ expr }}) ~ '^[^ T]+[T ][0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?$'
-            then {{ parse_date("substring(trim(" ~ expr ~ ") from '^([^ T]+)[T ]')") }}
-                + substring(trim({{ expr }}) from '[T ]([0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?)$')::time
+        when {{ value }} ~ '^[^ T]+[T ]{{ clock }}$'
+            then {{ parse_date("substring(" ~ value ~ " from '^([^ T]+)[T ]')") }}
+                + substring({{ value }} from '[T ]({{ clock }})$')::time
         else {{ parse_date(expr) }}::timestamp
     end)
 {%- endmacro %}
