@@ -61,7 +61,7 @@
     minutes and seconds 0-59), so `25:00:00` gives NULL rather than an error, like an impossible date. -#}
 {% macro parse_timestamp(expr) -%}
     {%- set value = "trim(" ~ expr ~ ")" -%}
-    {%- set clock = "([01]?[0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]+)?)?" -%}
+    {%- set clock = "([01]?[0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9]([.][0-9]+)?)?" -%}
     (case
         when {{ value }} ~ '^[^ T]+[T ]{{ clock }}$'
             then {{ parse_date("substring(" ~ value ~ " from '^([^ T]+)[T ]')") }}

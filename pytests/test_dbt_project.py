@@ -414,6 +414,48 @@ def test_planted_bad_rows_fail_the_right_gates(built: BuiltWarehouse) -> None:
     assert good.failed() == [] and good.success
 
 
+def test_impossible_booking_date_is_rejected_with_file_and_line(built: BuiltWarehouse) -> None:
+    """A transaction booked on 31 February has the right shape but names no day: the parse must give NULL, so
+    the build of the transactions and everything after them stays green, the row is rejected as invalid_date
+    with its file and line, and the fact does not change. Removing the row takes the rejection away again."""
+    planted_day = _day(7).isoformat()
+    file_name = f"transactions/{planted_day}.csv"
+    rebuild = ["build", "--select", "stg_core_banking__transactions+", *VARS]
+    fact_sql = "select count(*), sum(amount) from marts.fact_transactions"
+    fact_before = query(built.wh, fact_sql)
+    rejected_sql = (
+        "select entity, business_key, source_file_name, source_line_number, rejection_reason "
+        "from intermediate.int_rejected_rows_unioned where source_file_name = %s"
+    )
+    with built.wh.cursor() as cur:
+        cur.execute(
+            "insert into raw_core_banking.transactions (transaction_id, account_id, booked_at, value_date, amount, "
+            "currency, channel, _file_name, _line_number, _dlt_load_id, _loaded_at) values ('T-PLANTED', 'A001', "
+            "'2025-02-31T10:00:00', '2025-02-31', '-5.00', 'EUR', 'atm', %s, 2, 'planted', now())",
+            (file_name,),
+        )
+    try:
+        run = run_dbt(built.wh, rebuild, built.work)
+        assert run.failed() == [] and run.success
+        assert f"test.bank_warehouse.{BALANCE_GATE}" in run.statuses
+        assert query(built.wh, rejected_sql, (file_name,)) == [
+            ("transactions", "T-PLANTED", file_name, 2, "invalid_date")
+        ]
+        staged = query(
+            built.wh,
+            "select booked_at, value_date, is_valid from staging.stg_core_banking__transactions "
+            "where transaction_id = 'T-PLANTED'",
+        )
+        assert staged == [(None, None, False)]
+        assert query(built.wh, fact_sql) == fact_before
+    finally:
+        with built.wh.cursor() as cur:
+            cur.execute("delete from raw_core_banking.transactions where _dlt_load_id = 'planted'")
+    cleaned = run_dbt(built.wh, rebuild, built.work)
+    assert cleaned.failed() == [] and cleaned.success
+    assert query(built.wh, rejected_sql, (file_name,)) == []
+
+
 @pytest.mark.slow
 def test_generated_bank_end_to_end(fresh_db: Warehouse, tmp_path: Path) -> None:
     """Generator (scale 0.01) → ingest (files and API) → dbt build: green gates, counts equal the manifest."""
