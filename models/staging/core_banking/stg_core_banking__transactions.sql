@@ -5,7 +5,13 @@
     check needs the accounts and is made in int_transactions_validated (staging reads sources only). Repairable
     defects (decimal comma, other date formats, late arrival, extra column, Latin-1) are parsed here and stay
     valid.
+
+    A table, not a view like the other staging models: parsing a year of transactions (regexes, the IBAN mod-97
+    check) is the most expensive step of the build, and a view would repeat it for every model and test that reads
+    it (at scale 1 that was four parses of a million rows per build).
 -#}
+{{ config(materialized='table') }}
+
 with
 
 source as (
