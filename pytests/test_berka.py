@@ -269,8 +269,31 @@ def test_unreadable_value_is_rejected_with_file_line_and_rule(fresh_db, berka_di
     (tmp_path / "trans.asc").write_bytes(b"\r\n".join(lines))
     run_berka_ingest(fresh_db, tmp_path, log=lambda *_: None)
 
-    run = run_dbt_statuses(fresh_db, ["build"], tmp_path / "dbt", threads=2)
+    # what the transactions' descendants also read (seeds, the other entities, the dimensions), built without
+    # their tests, which other tests cover; then the transactions and everything after them, tests included
+    parents = run_dbt_statuses(
+        fresh_db,
+        [
+            "build",
+            "--select",
+            "@stg_berka__transaction",
+            "--exclude",
+            "stg_berka__transaction+",
+            "--exclude-resource-type",
+            "test",
+            "--exclude-resource-type",
+            "unit_test",
+        ],
+        tmp_path / "dbt",
+        threads=2,
+    )
+    assert parents.failed() == [] and parents.success
+    run = run_dbt_statuses(fresh_db, ["build", "--select", "stg_berka__transaction+"], tmp_path / "dbt", threads=2)
     assert run.failed() == [] and run.success
+    checked = {uid.split(".")[0] for uid in run.statuses}
+    assert {"model", "test"} <= checked
+    assert "model.bank_warehouse.int_rejected_rows_unioned" in run.statuses
+    assert "model.bank_warehouse.fact_transactions" in run.statuses
     rejected = query(
         fresh_db,
         "select source_system, entity, business_key, source_file_name, source_line_number, rejection_reason "
