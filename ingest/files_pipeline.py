@@ -208,8 +208,10 @@ def run_files_ingest(
 
     lock_conn = wh.connect()
     lock_conn.autocommit = True
+    locked = False
     try:
         ledger.acquire_run_lock(lock_conn)
+        locked = True
         with lock_conn.cursor() as cur:
             ledger.ensure_ledger(cur)
             planned = _plan(cur, found, encoding_overrides or {}, summary)
@@ -236,6 +238,8 @@ def run_files_ingest(
         # a table of the contract no file delivered yet (no fraud labels, no broken line) still exists, empty
         ensure_raw_tables(wh, log=say)
     finally:
+        if locked:
+            ledger.release_run_lock(lock_conn)
         lock_conn.close()
     summary.seconds = time.perf_counter() - started
     return summary

@@ -13,6 +13,7 @@ An advisory lock keeps two ingests of the same database from cleaning up each ot
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -60,12 +61,27 @@ class LedgerEntry:
     loaded_at: datetime
 
 
-def acquire_run_lock(conn) -> None:
-    """Hold the ingest lock for the life of `conn`; fail clearly when another ingest runs on this database."""
+def acquire_run_lock(conn, wait_s: float = 10.0) -> None:
+    """Hold the ingest lock for the life of `conn`; fail clearly when another ingest runs on this database.
+
+    Waits a few seconds first: a run that just finished may still hold the lock while its server backend exits
+    (closing a connection does not wait for that), and such a run must not refuse the next one.
+    """
+    deadline = time.monotonic() + wait_s
     with conn.cursor() as cur:
-        cur.execute("select pg_try_advisory_lock(%s)", (ADVISORY_LOCK_KEY,))
-        if not cur.fetchone()[0]:
-            raise RuntimeError("another `bankwh ingest` is loading files into this database; wait for it to finish")
+        while True:
+            cur.execute("select pg_try_advisory_lock(%s)", (ADVISORY_LOCK_KEY,))
+            if cur.fetchone()[0]:
+                return
+            if time.monotonic() >= deadline:
+                raise RuntimeError("another `bankwh ingest` is loading files into this database; wait for it to finish")
+            time.sleep(0.2)
+
+
+def release_run_lock(conn) -> None:
+    """Release the ingest lock now, before the connection closes (closing alone releases it asynchronously)."""
+    with conn.cursor() as cur:
+        cur.execute("select pg_advisory_unlock(%s)", (ADVISORY_LOCK_KEY,))
 
 
 def ensure_ledger(cur) -> None:

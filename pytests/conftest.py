@@ -8,6 +8,7 @@ session works in a database of its own, created here and dropped at the end, so 
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -78,3 +79,22 @@ def prefect_harness() -> Iterator[None]:
     ensure_logging_setup()
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+# --- process exit --------------------------------------------------------------------------------------------------
+# Native threads of the libraries under test (the Delta Lake runtime, Prefect's background workers) can abort the
+# interpreter while it tears down after the last test ("FATAL: exception not rethrown"), which turns a green run
+# into a crashed one. Once pytest has reported everything, leave with its own exit status instead.
+_EXIT_STATUS: dict[str, int] = {}
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    _EXIT_STATUS["status"] = int(exitstatus)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if "status" in _EXIT_STATUS and not os.environ.get("BANKWH_TEST_NORMAL_EXIT"):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(_EXIT_STATUS["status"])
