@@ -3,7 +3,8 @@
     Why: a warehouse may be built before a source was ever loaded (the demo bank without the Czech bank, or
     the Czech bank alone); a missing raw table then means "no rows delivered", not a failed build. The
     columns are the delivered file's columns (text, or the type after a colon: 'lines_in:bigint') plus the loader's lineage columns. `source()` is always
-    called so lineage, docs and freshness still know the dependency.
+    called so lineage, docs and freshness still know the dependency. Callers alias it (`from ... as x`):
+    PostgreSQL before 16 requires an alias on a subquery in FROM.
 -#}
 {% macro source_or_empty(source_name, table_name, columns) -%}
     {%- set relation = source(source_name, table_name) -%}

@@ -7,22 +7,22 @@ with
 
 loads as (
     select
-        file_name,
-        entity,
-        load_id,
-        lines_in,
-        rows_loaded,
-        rows_quarantined
-    from {{ berka_source('_file_loads') }}
+        file_loads.file_name,
+        file_loads.entity,
+        file_loads.load_id,
+        file_loads.lines_in,
+        file_loads.rows_loaded,
+        file_loads.rows_quarantined
+    from {{ berka_source('_file_loads') }} as file_loads
 ),
 
 raw_counts as (
     {% for table in tables %}
         select
-            _file_name as file_name,
-            _dlt_load_id as load_id,
+            delivered._file_name as file_name,
+            delivered._dlt_load_id as load_id,
             count(*) as in_raw
-        from {{ berka_source(table) }}
+        from {{ berka_source(table) }} as delivered
         group by 1, 2
         {% if not loop.last %}union all{% endif %}
     {% endfor %}
@@ -30,10 +30,10 @@ raw_counts as (
 
 quarantined as (
     select
-        file_name,
-        _dlt_load_id as load_id,
+        quarantine.file_name,
+        quarantine._dlt_load_id as load_id,
         count(*) as in_quarantine
-    from {{ berka_source('_quarantine') }}
+    from {{ berka_source('_quarantine') }} as quarantine
     group by 1, 2
 )
 

@@ -6,26 +6,9 @@
 -#}
 with
 
-loads as (
-    -- the load that counts for each file: the latest recorded in _file_loads (re-runs never double a row)
-    select
-        file_name,
-        load_id
-    from (
-        select
-            file_name,
-            load_id,
-            row_number() over (partition by file_name order by loaded_at desc, load_id desc) as load_rank
-        from {{ berka_source('_file_loads') }}
-    ) as ranked
-    where load_rank = 1
-),
-
 raw as (
-    select delivered.*
-    from {{ berka_source('order') }} as delivered
-    inner join loads
-        on delivered._file_name = loads.file_name and delivered._dlt_load_id = loads.load_id
+    -- rows of the load that counts for each file (re-runs never double a row)
+    {{ berka_delivered_rows('order') }}
 ),
 
 codes as (
