@@ -1,0 +1,1 @@
+select 'a'::text as g where false

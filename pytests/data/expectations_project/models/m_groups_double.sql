@@ -1,0 +1,1 @@
+select * from (values ('a'), ('a'), ('a'), ('a'), ('b'), ('b')) as t (g)

@@ -1,0 +1,1 @@
+select * from (values (null), ('a')) as t (g)

@@ -1,0 +1,1 @@
+select * from (values ('a'), ('a')) as t (g)
