@@ -8,7 +8,7 @@ Steps, in a scratch database that is dropped at the end:
 4. `dbt build` from scratch (the full build);
 5. generate the next day, ingest it, `dbt build` again (the incremental build: fact_transactions merges only the
    lookback window, snapshots add changed versions);
-6. export every mart to Delta Lake from scratch (rows/s), then time `COPY (select * from marts.<mart>) TO STDOUT`
+6. export every mart to Delta Lake from scratch (rows/s), then time `COPY (select * from <marts>) TO STDOUT`
    for the same marts (the floor for reading them out of PostgreSQL).
 
 Run: `python -m bench.run --what warehouse --scale 1` (registered in bench/run.py).
@@ -26,6 +26,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from orchestration.publish import DEV_SCHEMA
 
 
 @contextmanager
@@ -75,7 +77,7 @@ def _copy_out_seconds(wh, marts: list[str]) -> tuple[float, int]:
         with conn.cursor() as cur:
             for mart in marts:
                 sink = io.BytesIO()
-                cur.copy_expert(f'copy (select * from marts."{mart}") to stdout with (format csv)', sink)
+                cur.copy_expert(f'copy (select * from {DEV_SCHEMA}."{mart}") to stdout with (format csv)', sink)
                 total += sink.tell()
         return time.perf_counter() - started, total
     finally:
@@ -127,7 +129,7 @@ def bench_warehouse(args: argparse.Namespace) -> dict[str, Any]:
         )
         _timed(results, "dbt_incremental_build_s", _dbt_build)
 
-        config = ExportConfig(root=work / "delta")
+        config = ExportConfig(root=work / "delta", schema=DEV_SCHEMA)  # where plain `dbt build` writes the marts
         exported = _timed(results, "delta_export_s", lambda: export_marts(wh, config=config, log=quiet))
         exported_rows = sum(r.rows for r in exported)
         marts = [r.mart for r in exported]

@@ -50,9 +50,37 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except (RuntimeError, ConnectionError, FileNotFoundError, ValueError) as exc:
         # Known failures get one clear line (the message names the file, rule or server), not a traceback.
-        print(f"bankwh {args.command}: error: {exc}", file=sys.stderr)
+        print(f"bankwh {args.command}: error: {_first_line(exc)}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # anything else (a lost database, a bug): one line here, the traceback in the log
+        log = _log_traceback(args.command)
+        print(f"bankwh {args.command}: error: {type(exc).__name__}: {_first_line(exc)} (traceback in {log})",
+              file=sys.stderr)  # fmt: skip
         return 1
     return int(result or 0)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _log_traceback(command: str) -> str:
+    """Append the current exception's traceback to logs/bankwh-errors.log (under the working directory)."""
+    import datetime
+    import traceback
+    from pathlib import Path
+
+    path = Path("logs") / "bankwh-errors.log"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as fh:
+            fh.write(f"--- {datetime.datetime.now().isoformat(timespec='seconds')} bankwh {command}\n")
+            fh.write(traceback.format_exc())
+    except OSError:
+        traceback.print_exc()
+        return "the output above"
+    return str(path)
 
 
 if __name__ == "__main__":

@@ -108,15 +108,9 @@ class MartExport:
 
 def list_marts(cur, schema: str = "marts") -> list[str]:
     """Tables and views of the marts schema, by name (names starting with `_` are internal)."""
-    cur.execute(
-        """
-        select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace
-        where n.nspname = %s and c.relkind in ('r', 'v', 'm', 'p') and c.relname not like '\\_%%'
-        order by 1
-        """,
-        (schema,),
-    )
-    return [r[0] for r in cur.fetchall()]
+    from .publish import relations
+
+    return relations(cur, schema)
 
 
 def is_fact(mart: str) -> bool:

@@ -21,9 +21,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "run",
         help="run the nightly flow once (ingest, dbt build, Delta export)",
         description=(
-            "Run the nightly Prefect flow once, in this process: ingest the sources, `dbt build` (every model and "
-            "test a task), and when every error-severity test passed export the marts to Delta Lake. A run that "
-            "finds another nightly run in progress waits for it (or, with --no-wait, is refused)."
+            "Run the nightly Prefect flow once, in this process: ingest the sources, `dbt build` tonight's marts "
+            "into the candidate schema, and when every error-severity test passed export them to Delta Lake and "
+            "publish them (the views of schema `marts` switch to tonight in one transaction). A failing night "
+            "changes nothing readers see and exits 1 naming the failing tests. A run that finds another nightly "
+            "run in progress waits for it (or, with --no-wait, is refused)."
         ),
     )
     run.add_argument("--demo", action="store_true", help="generate the demo bank into --data-dir if missing and "
@@ -41,9 +43,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="comma-separated sources to ingest: files, api, berka, or all (default: files and api, plus berka "
         "when its folder exists); '' for none",
     )
-    run.add_argument("--no-dbt", action="store_true", help="skip dbt build (export what is in the marts)")
-    run.add_argument("--no-export", action="store_true", help="skip the Delta export")
-    run.add_argument("--marts", nargs="+", help="export only these marts (default every mart)")
+    run.add_argument("--no-dbt", action="store_true", help="skip dbt build: re-export the published marts to Delta")
+    run.add_argument("--no-export", action="store_true", help="build and test tonight's marts without publishing "
+                     "them (no Delta export, readers keep the previous night)")  # fmt: skip
     run.add_argument("--data-dir", type=Path, default=PROJECT_ROOT / "data" / "raw", help="landing files folder")
     run.add_argument("--delta-root", type=Path, default=DEFAULT_DELTA_ROOT, help="Delta tables folder")
     run.add_argument("--api-url", help="bank API base URL (default $BANKWH_API_URL; --demo serves one)")
@@ -74,6 +76,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="port of the local Prefect server started when PREFECT_API_URL is not set (default 4200)",
     )
     serve.set_defaults(func=_serve)
+
+    status = subparsers.add_parser(
+        "status",
+        help="which night readers see: the published run in PostgreSQL and in Delta Lake",
+        description=(
+            "Print the night the marts show (monitoring.published_runs: run id, dbt invocation, dlt loads, Delta "
+            "version per mart) and check that the Delta tables agree (their _published_runs record and versions). "
+            "Exit 1 when nothing is published yet or the two stores disagree."
+        ),
+    )
+    status.add_argument("--delta-root", type=Path, default=DEFAULT_DELTA_ROOT, help="Delta tables folder")
+    status.set_defaults(func=_status)
 
     export = subparsers.add_parser(
         "export",
@@ -153,35 +167,18 @@ def _prepare_demo(args: argparse.Namespace) -> None:
         print(f"demo bank present in {args.data_dir} (new files only are loaded; --next-day adds a day)")
 
 
-def _quiet_prefect() -> None:
-    """Prefect settings for a one-off run without a configured server: a temporary local server, no telemetry."""
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    os.environ.setdefault("DO_NOT_TRACK", "1")
-
-
-def _drain_prefect(timeout_s: float = 30) -> None:
-    """Deliver the run's last events and log lines while the temporary Prefect server is still up.
-
-    Why: the temporary server stops when the process exits; anything still queued then is sent to a closed port
-    and ends the process with a traceback after a successful run.
-    """
-    from prefect.events.worker import EventsWorker
-    from prefect.logging.handlers import APILogWorker
-
-    for worker in (EventsWorker, APILogWorker):
-        try:
-            worker.drain_all(timeout=timeout_s)
-        except Exception as exc:  # delivery of run telemetry must not turn a good run into a failed command
-            print(f"note: Prefect {worker.__name__} did not drain: {exc}", file=sys.stderr)
-
-
 def _run(args: argparse.Namespace) -> int:
     import time
 
+    from . import prefect_local
+
     started = time.perf_counter()
-    _quiet_prefect()
+    prefect_local.quiet_defaults()
     if args.next_day and not args.demo:
         raise ValueError("--next-day needs --demo (it appends a day to the demo bank)")
+    for name, value in (("--timeout", args.timeout), ("--dbt-timeout", args.dbt_timeout)):
+        if value is not None and value <= 0:
+            raise ValueError(f"{name} must be a positive number of seconds, got {value:g}")
     sources = _parse_sources(args.sources)
     api_server = None
     api_url = args.api_url
@@ -200,11 +197,9 @@ def _run(args: argparse.Namespace) -> int:
                 api_server = start_server(args.data_dir.parent)
                 api_url = api_server[0].url
                 print(f"bank API serving {args.data_dir.parent} at {api_url}", flush=True)
+        prefect_local.start(log=lambda line: print(line, flush=True))
         from .flows import format_summary, nightly
 
-        for name, value in (("--timeout", args.timeout), ("--dbt-timeout", args.dbt_timeout)):
-            if value is not None and value <= 0:
-                raise ValueError(f"{name} must be a positive number of seconds, got {value:g}")
         flow = nightly.with_options(timeout_seconds=args.timeout) if args.timeout else nightly
         limits = {"dbt_timeout_s": args.dbt_timeout} if args.dbt_timeout else {}
         state = flow(
@@ -214,7 +209,6 @@ def _run(args: argparse.Namespace) -> int:
             select=args.select,
             run_dbt=not args.no_dbt,
             export=not args.no_export,
-            marts=args.marts,
             data_dir=str(args.data_dir),
             api_url=api_url,
             delta_root=str(args.delta_root),
@@ -226,7 +220,8 @@ def _run(args: argparse.Namespace) -> int:
             from bank_sim.api.server import stop_server
 
             stop_server(*api_server)
-    _drain_prefect()
+        # in order, before the interpreter exits: the run's events and logs, then the temporary server
+        prefect_local.stop()
     summary = state.result()  # re-raises the flow's failure (blocked gate, failed ingest) for a clear message
     if not summary.get("logged"):  # the flow logs its summary; print it when the run log did not show it
         print(format_summary(summary))
@@ -238,7 +233,6 @@ def _run(args: argparse.Namespace) -> int:
 def local_prefect_server(port: int) -> Iterator[str]:
     """A Prefect server on 127.0.0.1:`port` for as long as the block runs (its scheduler creates the runs)."""
     import subprocess
-    import sys
     import time
     import urllib.request
 
@@ -297,6 +291,24 @@ def _serve(args: argparse.Namespace) -> int:
             limit=1,
         )
     return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    from . import publish, warehouse
+
+    wh = warehouse.resolve(start=True, log=lambda *_: None)
+    with wh.cursor() as cur:
+        record = publish.last_published(cur)
+    if record is None:
+        print(f"nothing published yet in {wh.database} (the first night that passes its gates publishes)")
+        return 1
+    print(record.describe())
+    problems = publish.disagreements(args.delta_root, record)
+    for problem in problems:
+        print(f"MISMATCH {problem}")
+    if not problems:
+        print(f"Delta Lake at {args.delta_root} shows the same night")
+    return 1 if problems else 0
 
 
 def _export(args: argparse.Namespace) -> int:

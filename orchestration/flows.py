@@ -1,23 +1,27 @@
-"""The `nightly` Prefect flow: ingest → dbt build → publish gate → Delta export → summary → quality report hooks.
+"""The `nightly` Prefect flow: ingest → dbt build → publish gate → Delta export → publish → quality report hooks.
 
+Write–audit–publish: dbt writes tonight's marts into a candidate schema and tests them there; only a night whose
+error-severity tests all passed is exported to Delta and switched on in PostgreSQL (orchestration/publish.py), so
+readers of either store see a whole night that passed, or the previous one.
 Why one flow with a lock around it: every step writes the same warehouse database, so two nightly runs must never
 interleave (see orchestration/locking.py); a run that finds the lock taken waits (default) or is refused.
 Transient steps (database connection, the bank API, landing files on a network share, the Delta export's reads)
 retry with exponential backoff, only for errors that can heal by themselves. Every task has a timeout, the dbt
-build (a subflow, so each dbt node stays a task of its own) has one, and so has the whole run
-(`BANKWH_RUN_TIMEOUT_S`, or `bankwh run --timeout`).
+build (a subflow) has one, and so has the whole run (`BANKWH_RUN_TIMEOUT_S`, or `bankwh run --timeout`).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger, task
+from prefect.states import Failed
 from prefect.tasks import exponential_backoff
 
 from . import PROJECT_ROOT, publish_gate
@@ -173,6 +177,89 @@ def ingest_berka(wh, berka_dir: str | None) -> Any:
     }
 
 
+class DbtProgress:
+    """dbt callback: one log line per failure or warning, and "N of M nodes" at every tenth of the build.
+
+    Why a callback and not one Prefect task per node: the per-node tasks of prefect-dbt ran in daemon threads that
+    were still reporting their states when the process exited, which aborted the interpreter ("FATAL: exception
+    not rethrown", exit 134) after a good night, and their state round-trips made the build several times slower
+    than plain `dbt build`. Each node stays visible in Prefect as an event and a row of the build's table artifact.
+    """
+
+    def __init__(self, log: Callable[[str], None], emit: Callable[[dict[str, Any]], None] | None = None):
+        self.log = log
+        self.emit = emit
+        self.total = 0
+        self.done = 0
+        self.failed = 0
+        self.reported_tenths = 0
+        self.nodes: list[dict[str, Any]] = []
+        self.invocation_id: str | None = None
+        self._lock = threading.Lock()  # dbt calls back from each of its threads
+
+    def __call__(self, event: Any) -> None:
+        with self._lock:
+            try:
+                self._handle(event)
+            except Exception as exc:  # progress reporting must never break the build
+                self.log(f"dbt progress: could not read event {event.info.name}: {exc}")
+
+    def _handle(self, event: Any) -> None:
+        name = event.info.name
+        if self.invocation_id is None and getattr(event.info, "invocation_id", None):
+            self.invocation_id = event.info.invocation_id
+        total = getattr(event.data, "total", 0)
+        if total and total > self.total:
+            self.total = total
+        if name != "NodeFinished":
+            return
+        info, result = event.data.node_info, event.data.run_result
+        status = (result.status or info.node_status or "").lower()
+        node = {
+            "node": info.unique_id,
+            "type": info.resource_type,
+            "status": status,
+            "seconds": round(float(result.execution_time or 0.0), 2),
+            "failures": int(result.num_failures or 0),
+            "message": (result.message or "").splitlines()[0][:300] if result.message else "",
+        }
+        self.nodes.append(node)
+        self.done += 1
+        if status in publish_gate.BLOCKING_TEST_STATUSES | {"warn"}:
+            self.failed += status != "warn"
+            self.log(f"dbt {status.upper():<5} {info.unique_id}: {node['message']}")
+        if self.emit is not None:
+            self.emit(node)
+        tenths = self.done * 10 // max(self.total, self.done)
+        if tenths > self.reported_tenths:
+            self.reported_tenths = tenths
+            self.log(f"dbt: {self.done} of {max(self.total, self.done)} nodes done, {self.failed} failed")
+
+
+def _emit_node_event(node: dict[str, Any]) -> None:
+    """A Prefect event per dbt node (the UI's event feed), named like dbt.model.success or dbt.test.fail."""
+    from prefect.events import emit_event
+
+    emit_event(
+        event=f"dbt.{node['type']}.{node['status']}",
+        resource={"prefect.resource.id": f"dbt.{node['node']}", "prefect.resource.name": node["node"]},
+        payload={k: node[k] for k in ("seconds", "failures", "message")},
+    )
+
+
+def _node_artifact(progress: DbtProgress) -> None:
+    """Every node of the build as a table artifact of the dbt-build run, failures first."""
+    from prefect.artifacts import create_table_artifact
+
+    order = {"error": 0, "fail": 1, "runtime error": 1, "warn": 2}
+    rows = sorted(progress.nodes, key=lambda n: (order.get(n["status"], 3), n["node"]))
+    create_table_artifact(
+        key="dbt-build-nodes",
+        table=rows,
+        description=f"dbt build: {progress.done} nodes, {progress.failed} failed (invocation {progress.invocation_id})",
+    )
+
+
 @flow(name="dbt-build", timeout_seconds=DBT_TIMEOUT_S)
 def dbt_build(
     full_refresh: bool,
@@ -180,63 +267,52 @@ def dbt_build(
     project_dir: Path,
     profiles_dir: Path,
     target_dir: Path | None = None,
-) -> list[publish_gate.NodeResult]:
-    """`dbt build` through prefect-dbt: inside this subflow every model, seed, snapshot and test is its own task.
+) -> publish_gate.BuildResult:
+    """`dbt build` in this process; a subflow so that its time limit (DBT_TIMEOUT_S, the nightly flow's
+    `dbt_timeout_s`) bounds the whole build.
 
-    A subflow and not a task: prefect-dbt makes one task per dbt node inside the current run, and the subflow's
-    timeout (DBT_TIMEOUT_S, the nightly flow's `dbt_timeout_s`) bounds the whole build.
-
-    dbt's own log goes to the run log from WARN up only (failures and warnings, named); progress shows as the
-    node tasks finishing, and the gate's summary counts every status.
+    dbt's own console output is off; the run log gets progress ("N of M nodes") and every failure or warning by
+    name (DbtProgress), the Prefect UI a table of every node and one event per node.
     """
-    from dbt_common.events.base_types import EventLevel
-    from prefect_dbt import PrefectDbtRunner, PrefectDbtSettings
+    from dbt.cli.main import dbtRunner
+    from prefect.context import FlowRunContext
 
-    args = ["build"]
+    logger = get_run_logger()
+    args = ["build", "--project-dir", str(project_dir), "--profiles-dir", str(profiles_dir), "--quiet"]
     if full_refresh:
         args.append("--full-refresh")
     if select:
         args += ["--select", *select.split()]
-    extra = {"target_path": target_dir} if target_dir is not None else {}
-    runner = PrefectDbtRunner(
-        settings=PrefectDbtSettings(
-            project_dir=project_dir, profiles_dir=profiles_dir, log_level=EventLevel.WARN, **extra
-        ),
-        raise_on_failure=False,  # the publish gate decides, with every failure named
-    )
-    from prefect.context import FlowRunContext
-
+    if target_dir is not None:
+        args += ["--target-path", str(target_dir)]
+    progress = DbtProgress(logger.info, _emit_node_event)
     context = FlowRunContext.get()
     limit = context.flow.timeout_seconds if context and context.flow else None
     started = time.monotonic()
 
     def over_time(error: object) -> TimeoutError | None:
-        # Prefect stops a flow at its limit by raising inside it; dbt catches that and prefect-dbt re-raises it
-        # as a ValueError with an empty message, so the limit is named here
+        # Prefect stops a flow at its limit by raising inside it, which dbt reports as its own failure
         if limit and time.monotonic() - started >= limit:
             return TimeoutError(f"dbt build stopped at its time limit of {limit:g} s ({error!r})")
         return None
 
     try:
-        res = runner.invoke(args)
-    except Exception as exc:
+        res = dbtRunner(callbacks=[progress]).invoke(args)
+    except BaseException as exc:
         timed_out = over_time(exc)
         if timed_out is None:
             raise
         raise timed_out from exc
-    if res.exception is not None:  # dbt could not start (project, profile): no node results to judge
+    if res.exception is not None:  # dbt could not start (project, profile), or was stopped
         raise over_time(res.exception) or RuntimeError(f"dbt build could not run: {res.exception}")
-    return publish_gate.from_dbt_result(res)
+    results = publish_gate.from_dbt_result(res)
+    logger.info("dbt build finished in %.1f s: %d nodes, %d failed", time.monotonic() - started, progress.done,
+                progress.failed)  # fmt: skip
+    _node_artifact(progress)
+    return publish_gate.BuildResult(results, invocation_id=publish_gate.invocation_id(res) or progress.invocation_id)
 
 
-@task(name="export-delta", timeout_seconds=3600, **RETRY_DB)
-def export_delta(wh, root: str | None, marts: list[str] | None, full: bool) -> list[dict[str, Any]]:
-    from .delta_export import ExportConfig, export_marts, summary_table
-
-    logger = get_run_logger()
-    config = ExportConfig(root=Path(root)) if root else ExportConfig()
-    results = export_marts(wh, marts=marts, config=config, full=full, log=logger.info)
-    logger.info("Delta export:\n%s", summary_table(results))
+def _export_rows(results) -> list[dict[str, Any]]:
     return [
         {
             "mart": r.mart,
@@ -248,6 +324,50 @@ def export_delta(wh, root: str | None, marts: list[str] | None, full: bool) -> l
         }
         for r in results
     ]
+
+
+@task(name="export-delta", timeout_seconds=3600, **RETRY_DB)
+def export_delta(wh, root: str, schema: str, full: bool) -> list[dict[str, Any]]:
+    """Export every mart of `schema` to Delta; when any fails, every table this attempt moved goes back to the
+    version it had, so Delta readers keep the published night (the run then fails or retries)."""
+    from . import publish
+    from .delta_export import ExportConfig, export_marts, summary_table
+
+    logger = get_run_logger()
+    config = ExportConfig(root=Path(root), schema=schema)
+    with wh.cursor() as cur:
+        before = publish.delta_versions(config.root, publish.relations(cur, schema))
+    try:
+        results = export_marts(wh, config=config, full=full, log=logger.info)
+    except BaseException:
+        publish.restore_delta(config.root, before, log=logger.warning)
+        raise
+    logger.info("Delta export:\n%s", summary_table(results))
+    return _export_rows(results)
+
+
+@task(name="publish-night", timeout_seconds=600, **RETRY_DB)
+def publish_night(wh, root: str, record: Any, exported: list[dict[str, Any]]) -> Any:
+    """Switch the PostgreSQL marts to tonight's schema and record the night in both stores.
+
+    When PostgreSQL refuses the switch, the Delta tables go back to the versions of the night still published.
+    """
+    from . import publish
+
+    logger = get_run_logger()
+    before = {row["mart"]: row["version"] for row in exported}
+    record.delta_versions = dict(before)
+    try:
+        stored = publish.publish(wh, record)
+    except BaseException:
+        with wh.cursor() as cur:
+            published = publish.last_published(cur)
+        previous = published.delta_versions if published else {}
+        publish.restore_delta(Path(root), {m: previous.get(m, -1) for m in before}, log=logger.warning)
+        raise
+    publish.record_in_delta(Path(root), stored)
+    logger.info("%s", stored.describe())
+    return stored
 
 
 @task(name="publish-quality-report", timeout_seconds=600)
@@ -300,6 +420,11 @@ def format_summary(summary: dict[str, Any]) -> str:
             f"    {row['mart']:<40} rows {row['rows']:>9}  Delta v{row['version']:<4} "
             f"{row['action'] + rewritten:<28} parity {'ok' if row['parity_ok'] else 'MISMATCH'}"
         )
+    if summary.get("published"):
+        pub = summary["published"]
+        lines.append(f"  published: run {pub['run_id']} (schema {pub['schema']}) at {pub['published_at']}")
+    elif summary.get("schema") and summary["status"] in ("built", "blocked"):
+        lines.append(f"  not published: tonight's marts are in {summary['schema']}; readers keep the previous night")
     if summary.get("seconds"):
         lines.append("  seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in summary["seconds"].items()))
     return "\n".join(lines)
@@ -312,7 +437,6 @@ def nightly(
     select: str | None = None,
     run_dbt: bool = True,
     export: bool = True,
-    marts: list[str] | None = None,
     data_dir: str | None = None,
     berka_dir: str | None = None,
     api_url: str | None = None,
@@ -324,15 +448,25 @@ def nightly(
     wait_for_lock: bool = True,
     lock_timeout_s: float = 6 * 3600,
     dbt_timeout_s: float = DBT_TIMEOUT_S,
-) -> dict[str, Any]:
-    """Ingest the sources, build and test the warehouse with dbt, and publish the marts to Delta Lake.
+) -> dict[str, Any] | Any:
+    """Ingest the sources, build and test tonight's marts with dbt, and publish them (write–audit–publish).
 
+    dbt writes the marts into the candidate schema (orchestration/publish.py); only when every error-severity test
+    passed are they exported to Delta Lake and made visible in PostgreSQL, together. A failing night leaves both
+    stores on the previous night.
     sources: subset of files, api, berka (default files and api, plus berka when its folder exists; [] skips
     ingestion). full_refresh: dbt --full-refresh and a full Delta rewrite. select: dbt node selection (e.g.
-    "marts+"). run_dbt/export switch steps off. dbt_target_dir: dbt's target folder (default <project>/target).
-    dbt_timeout_s: time limit of the dbt build. The run's own limit is RUN_TIMEOUT_S (`nightly.with_options`).
+    "+fact_loans"); a night that publishes also rebuilds every mart, so the candidate is whole. run_dbt=False
+    re-exports the published marts to Delta (a repair), export=False builds and tests without publishing.
+    dbt_project_dir: the dbt project (default $BANKWH_DBT_PROJECT_DIR, else this repository).
+    dbt_target_dir: dbt's target folder (default <project>/target). dbt_timeout_s: time limit of the dbt build. The
+    run's own limit is RUN_TIMEOUT_S (`nightly.with_options`).
     """
-    from . import locking
+    from datetime import UTC, datetime
+
+    from prefect.runtime import flow_run
+
+    from . import locking, publish
 
     logger = get_run_logger()
     sources = default_sources(berka_dir) if sources is None else list(sources)
@@ -343,7 +477,6 @@ def nightly(
     root = delta_root or str(PROJECT_ROOT / "data" / "delta")
     summary: dict[str, Any] = {"status": "running", "sources": sources, "ingest": {}, "export": [],
                                "delta_root": root, "seconds": {}}  # fmt: skip
-    from prefect.runtime import flow_run
 
     def timed(step: str, started: float) -> None:
         summary["seconds"][step] = round(time.perf_counter() - started, 1)
@@ -351,6 +484,9 @@ def nightly(
     with locking.exclusive(
         wh, "nightly", wait=wait_for_lock, timeout_s=lock_timeout_s, owner=str(flow_run.name or ""), log=logger.info
     ):
+        night_started = datetime.now(UTC)
+        candidate = publish.candidate_schema(wh)
+        summary["schema"] = candidate
         started = time.perf_counter()
         ensure_raw_tables(wh)
         logger.info("ingest: %s", ", ".join(sources) or "nothing (no sources)")
@@ -364,20 +500,27 @@ def nightly(
             summary["ingest"]["berka"] = ingest_berka(wh, berka_dir)
         timed("ingest", started)
 
+        build = None
         if run_dbt:
             started = time.perf_counter()
-            project = Path(dbt_project_dir) if dbt_project_dir else PROJECT_ROOT
-            logger.info("dbt build%s%s on %s/%s ...", " --full-refresh" if full_refresh else "",
-                        f" --select {select}" if select else "", wh.host, wh.database)  # fmt: skip
+            project = Path(dbt_project_dir or os.environ.get("BANKWH_DBT_PROJECT_DIR") or PROJECT_ROOT)
+            # a published candidate must hold every mart of tonight, whatever else was selected
+            selection = f"{select} fqn:marts" if select and export else select
+            logger.info("dbt build%s%s into %s on %s/%s ...", " --full-refresh" if full_refresh else "",
+                        f" --select {selection}" if selection else "", candidate, wh.host, wh.database)  # fmt: skip
+            os.environ[publish.SCHEMA_ENV] = candidate  # dbt_project.yml: the marts' schema
             target = Path(dbt_target_dir) if dbt_target_dir else None
-            build = dbt_build.with_options(timeout_seconds=dbt_timeout_s)
-            results = build(full_refresh, select, project, PROJECT_ROOT, target)
+            build = dbt_build.with_options(timeout_seconds=dbt_timeout_s)(
+                full_refresh, selection, project, PROJECT_ROOT, target
+            )
+            results = build.results
             statuses: dict[str, int] = {}
             for r in results:
                 statuses[r.status] = statuses.get(r.status, 0) + 1
             summary["dbt"] = {
                 "nodes": len(results),
                 "statuses": statuses,
+                "invocation_id": build.invocation_id,
                 "failed_tests": [r.name for r in publish_gate.blocking(results) if r.is_test],
                 "warned_tests": [r.name for r in publish_gate.warnings(results)],
                 "errored_nodes": [r.unique_id for r in publish_gate.blocking(results) if not r.is_test],
@@ -385,17 +528,35 @@ def nightly(
             timed("dbt", started)
             try:
                 publish_gate.check(results)
-            except publish_gate.PublishBlocked:
+            except publish_gate.PublishBlocked as blocked:
                 summary["status"] = "blocked"
                 logger.error(format_summary(summary))
-                raise
+                # an expected verdict, not a crash: the run ends Failed with the gate's message, no traceback
+                return Failed(message=str(blocked), data=blocked)
             logger.info("publish gate open: every error-severity test passed")
 
         if export:
             started = time.perf_counter()
-            summary["export"] = export_delta(wh, root, marts, full_refresh)
+            if build is None:  # no build tonight: bring Delta back in line with the published night
+                summary["schema"] = publish.PUBLISHED_SCHEMA
+                summary["export"] = export_delta(wh, root, publish.PUBLISHED_SCHEMA, full_refresh)
+            else:
+                summary["export"] = export_delta(wh, root, candidate, full_refresh)
+                record = publish.PublishedRun(
+                    run_id=str(flow_run.id or f"local-{night_started:%Y%m%dT%H%M%S}"),
+                    schema=candidate,
+                    dbt_invocation_id=build.invocation_id,
+                    dlt_load_ids=publish.loads_since(wh, night_started, publish.raw_schemas(wh)),
+                )
+                stored = publish_night(wh, root, record, summary["export"])
+                summary["published"] = {
+                    "run_id": stored.run_id,
+                    "schema": stored.schema,
+                    "published_at": stored.published_at.isoformat() if stored.published_at else None,
+                    "dlt_load_ids": stored.dlt_load_ids,
+                }
             timed("export", started)
-        summary["status"] = "published" if export else "built"
+        summary["status"] = "published" if export and build is not None else ("exported" if export else "built")
         logger.info(format_summary(summary))
         summary["logged"] = True
         summary["quality_report_hooks"] = publish_quality_report(summary)

@@ -1,8 +1,9 @@
-"""The publish gate: marts reach Delta Lake only when dbt built them and every error-severity test passed.
+"""The publish gate: a night is published (PostgreSQL views and Delta Lake) only when dbt built every node and every
+error-severity test passed.
 
-Why a gate before the export rather than after: Delta consumers read the latest version; keeping the previous
-version published is only possible if a bad build never writes a new one. Warn-severity tests are reported but do
-not block (dbt gives them status `warn`, error-severity failures get `fail`).
+Why a gate before the export and the switch of the views rather than after: readers of either store must keep the
+previous night when tonight's fails, so a bad build must never reach them (see orchestration/publish.py).
+Warn-severity tests are reported but do not block (dbt gives them status `warn`, error-severity failures get `fail`).
 Works on a live dbt result (`dbtRunnerResult`) and on a `target/run_results.json` file alike.
 """
 
@@ -36,6 +37,14 @@ class NodeResult:
         return self.resource_type in ("test", "unit_test")
 
 
+@dataclass(frozen=True)
+class BuildResult:
+    """What one `dbt build` gave the gate: every node's result and the invocation that produced them."""
+
+    results: list[NodeResult]
+    invocation_id: str | None = None
+
+
 class PublishBlocked(RuntimeError):
     """dbt produced a failing error-severity test or a failed model: nothing is exported."""
 
@@ -48,6 +57,12 @@ def from_dbt_result(res) -> list[NodeResult]:
     """Node results of a `dbtRunnerResult` (as returned by PrefectDbtRunner.invoke)."""
     results = getattr(res.result, "results", None) or []
     return [NodeResult(r.node.unique_id, _status(r.status), str(r.message or "")) for r in results]
+
+
+def invocation_id(res) -> str | None:
+    """dbt's invocation id of a `dbtRunnerResult` (it names the build in run_results.json and dbt's logs)."""
+    metadata = getattr(res.result, "metadata", None)
+    return getattr(metadata, "invocation_id", None)
 
 
 def from_run_results(path: Path) -> list[NodeResult]:
@@ -81,6 +96,4 @@ def check(results: list[NodeResult]) -> None:
         parts.append(f"{len(tests)} failing error-severity test(s): " + ", ".join(r.name for r in tests))
     if nodes:
         parts.append(f"{len(nodes)} failed node(s): " + ", ".join(r.unique_id for r in nodes))
-    raise PublishBlocked(
-        "publish gate closed, Delta export skipped and the previous Delta versions stay published: " + "; ".join(parts)
-    )
+    raise PublishBlocked("publish gate closed, the previous night stays published: " + "; ".join(parts))

@@ -35,7 +35,7 @@ test-paths: [tests]
 models:
   tiny_bank:
     marts:
-      +schema: marts
+      +schema: "{{ env_var('BANKWH_MARTS_SCHEMA', 'marts_dev') }}"
       +materialized: table
 """,
     "macros/generate_schema_name.sql": (PROJECT_ROOT / "macros" / "generate_schema_name.sql").read_text(),
@@ -131,9 +131,54 @@ def _task_run(task_run_id):
     return run_coro_as_sync(fetch())
 
 
-def test_nightly_publishes_then_the_gate_keeps_the_previous_versions(
+def _mart_fingerprints(wh) -> dict[str, tuple[int, str]]:
+    """Row count and an order-independent checksum of every published mart, as readers see them."""
+    out = {}
+    with wh.cursor() as cur:
+        cur.execute("select table_name from information_schema.tables where table_schema = 'marts' order by 1")
+        for (name,) in cur.fetchall():
+            cur.execute(f'select count(*), coalesce(sum(hashtext(t::text)::numeric), 0)::text from marts."{name}" t')
+            out[name] = tuple(cur.fetchone())
+    return out
+
+
+def _node_artifact_rows(flow_run_id) -> list[dict]:
+    """The rows of the dbt-build subflow's table artifact (every dbt node with its status)."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        ArtifactFilter,
+        ArtifactFilterKey,
+        FlowRunFilter,
+        FlowRunFilterParentFlowRunId,
+    )
+    from prefect.utilities.asyncutils import run_coro_as_sync
+
+    async def fetch():
+        async with get_client() as client:
+            children = await client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[flow_run_id]))
+            )
+            artifacts = await client.read_artifacts(
+                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["dbt-build-nodes"]))
+            )
+            ids = {c.id for c in children}
+            return [a for a in artifacts if a.flow_run_id in ids]
+
+    deadline = time.monotonic() + 30
+    while True:
+        found = run_coro_as_sync(fetch())
+        if found or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert len(found) == 1, f"expected one dbt-build-nodes artifact, found {len(found)}"
+    data = found[0].data
+    return json.loads(data) if isinstance(data, str) else data
+
+
+def test_nightly_publishes_then_the_gate_keeps_the_previous_night(
     prefect_harness, clean_env, sales_db, tiny_project, tmp_path
 ):
+    from orchestration import publish
     from orchestration.flows import nightly
 
     delta = tmp_path / "delta"
@@ -149,31 +194,117 @@ def test_nightly_publishes_then_the_gate_keeps_the_previous_versions(
     assert exported["fact_sales"]["rows"] == 200 and exported["fact_sales"]["parity_ok"]
     assert exported["fact_sales"]["partitions_rewritten"] == 3  # Jan, Feb, Mar 2025
 
-    # Every dbt node is a task of its own, beside the flow's own steps.
-    steps_expected = ("connect-warehouse", "ensure-raw-tables", "dbt-build", "export-delta", "publish-quality-report")
-    names = _task_run_names(state.state_details.flow_run_id, expect=steps_expected)
-    assert any("fact_sales" in n for n in names) and any("dim_shops" in n for n in names)
-    assert any("assert_no_negative_amounts" in n for n in names)
-    steps = {n.rsplit("-", 1)[0] for n in names if not n.startswith(("model ", "test ", "seed ", "snapshot "))}
-    assert set(steps_expected) <= steps
-    # every step the run made is a task with a time limit; the dbt build is the timed subflow `dbt-build`
-    timed = {t.name: t.timeout_seconds for t in _flow_tasks()}
-    assert steps - {"dbt-build"} <= set(timed) and all(timed[s] for s in steps - {"dbt-build"})
+    # readers see the published night under the marts' names, and both stores record the same night
+    with sales_db.cursor() as cur:
+        record = publish.last_published(cur)
+        cur.execute("select table_type from information_schema.tables where table_schema = 'marts' "
+                    "and table_name = 'fact_sales'")  # fmt: skip
+        assert cur.fetchone()[0] == "VIEW"
+    assert record is not None and record.schema == summary["schema"] in publish.SLOTS
+    assert record.run_id == str(state.state_details.flow_run_id)
+    assert record.dbt_invocation_id == summary["dbt"]["invocation_id"]
+    assert record.mart_rows == {"dim_shops": 4, "fact_sales": 200}
+    assert record.delta_versions == {"dim_shops": 0, "fact_sales": 0}
+    assert publish.disagreements(delta, record) == []
+    assert publish.last_published_in_delta(delta)["run_id"] == record.run_id
 
-    # A negative amount fails an error-severity test: the run fails, naming it, and nothing is exported.
+    # the flow's steps are tasks, and every dbt node is listed in the build's artifact
+    steps_expected = ("connect-warehouse", "ensure-raw-tables", "export-delta", "publish-night",
+                      "publish-quality-report")  # fmt: skip
+    names = _task_run_names(state.state_details.flow_run_id, expect=steps_expected)
+    assert set(steps_expected) <= {n.rsplit("-", 1)[0] for n in names}
+    nodes = {row["node"]: row["status"] for row in _node_artifact_rows(state.state_details.flow_run_id)}
+    assert nodes["model.tiny_bank.fact_sales"] == nodes["model.tiny_bank.dim_shops"] == "success"
+    assert nodes["test.tiny_bank.assert_no_negative_amounts"] == "pass"
+    assert len(nodes) == summary["dbt"]["nodes"]
+
+    # A negative amount fails an error-severity test: the run fails naming it, and readers keep the first night
+    # in PostgreSQL and in Delta, to the row.
+    before = _mart_fingerprints(sales_db)
     with sales_db.cursor() as cur:
         cur.execute("insert into src.sales values (9999, 2, '2025-04-01', -5.00)")
     blocked = nightly(**params, return_state=True)
     assert blocked.is_failed()
     with pytest.raises(publish_gate.PublishBlocked, match=r"assert_no_negative_amounts"):
         blocked.result()
+    assert _mart_fingerprints(sales_db) == before and before["fact_sales"][0] == 200
     fact = DeltaTable(str(delta / "fact_sales"))
     assert fact.version() == 0 and fact.to_pyarrow_table().num_rows == 200
     assert DeltaTable(str(delta / "dim_shops")).version() == 0
-    # The marts in PostgreSQL were rebuilt (that is what the test saw), Delta still serves the last good data.
     with sales_db.cursor() as cur:
-        cur.execute("select count(*) from marts.fact_sales")
+        assert publish.last_published(cur).run_id == record.run_id
+        # the failed night was built and tested, in the schema readers do not see
+        cur.execute(f"select count(*) from {publish.candidate_schema(sales_db)}.fact_sales")
         assert cur.fetchone()[0] == 201
+
+
+def test_readers_see_one_whole_night_at_a_time(prefect_harness, clean_env, sales_db, tiny_project, tmp_path):
+    """A reader polling the marts during a night never gets an error and never sees marts of two nights."""
+    from orchestration.flows import nightly
+
+    params = dict(sources=[], database=sales_db.database, dbt_project_dir=str(tiny_project),
+                  delta_root=str(tmp_path / "delta"))  # fmt: skip
+    assert nightly(**params)["status"] == "published"
+    with sales_db.cursor() as cur:  # the next night: one more sale in a new shop (both marts change)
+        cur.execute("insert into src.sales values (1001, 1, '2025-03-15', 10.00), (1002, 2, '2025-03-16', 5.00)")
+        cur.execute("update src.sales set shop_id = 5 where sale_id = 1002")
+
+    seen: list[tuple[int, int]] = []
+    errors: list[str] = []
+    stop = threading.Event()
+
+    def poll() -> None:
+        conn = sales_db.connect()
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            while not stop.is_set():
+                try:  # one statement: one snapshot of both marts
+                    cur.execute(
+                        "select (select count(*) from marts.fact_sales), (select count(*) from marts.dim_shops)"
+                    )
+                    seen.append(cur.fetchone())
+                except Exception as exc:
+                    errors.append(f"{type(exc).__name__}: {exc}")
+                time.sleep(0.005)
+        conn.close()
+
+    reader = threading.Thread(target=poll)
+    reader.start()
+    try:
+        assert nightly(**params)["status"] == "published"
+        time.sleep(0.3)
+    finally:
+        stop.set()
+        reader.join(10)
+    assert errors == []
+    assert len(seen) > 100
+    assert set(seen) <= {(200, 4), (202, 5)}, set(seen)
+    assert seen[0] == (200, 4) and seen[-1] == (202, 5)
+
+
+def test_cli_night_that_fails_its_gate_exits_1_naming_the_test(
+    prefect_harness, clean_env, sales_db, tiny_project, tmp_path, capsys, monkeypatch
+):
+    """`bankwh run`: a published night exits 0 and `bankwh status` shows it; a failing one exits 1 with one line."""
+    os.environ["PGDATABASE"] = sales_db.database
+    delta = tmp_path / "delta"
+    monkeypatch.setenv("BANKWH_DBT_PROJECT_DIR", str(tiny_project))
+    argv = ["run", "--sources", "", "--delta-root", str(delta)]
+    assert cli.main(argv) == 0
+    out = capsys.readouterr().out
+    assert "bankwh run: published in" in out
+    assert cli.main(["status", "--delta-root", str(delta)]) == 0
+    status = capsys.readouterr().out
+    assert "published night: run" in status and "Delta Lake at" in status and "MISMATCH" not in status
+    before = _mart_fingerprints(sales_db)
+    with sales_db.cursor() as cur:
+        cur.execute("insert into src.sales values (9999, 2, '2025-04-01', -5.00)")
+    assert cli.main(argv) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("bankwh run: error: publish gate closed")
+    assert "assert_no_negative_amounts" in err[0]
+    assert _mart_fingerprints(sales_db) == before
+    assert cli.main(["status", "--delta-root", str(delta)]) == 0  # both stores still agree on the first night
 
 
 def test_quality_report_hooks_receive_the_summary(prefect_harness, clean_env, sales_db, tmp_path, monkeypatch):
@@ -225,7 +356,7 @@ def test_cli_run_without_ingest_and_dbt_exports_the_marts(
     assert "--timeout must be a positive number of seconds" in capsys.readouterr().err
     argv = ["run", "--sources", "", "--no-dbt", "--delta-root", str(root), "--timeout", "900", "--dbt-timeout", "600"]
     assert cli.main(argv) == 0
-    assert "bankwh run: published in" in capsys.readouterr().out
+    assert "bankwh run: exported in" in capsys.readouterr().out
     # the run log carries the summary: rows and Delta version per mart
     assert re.search(r"fact_sales +rows +200 +Delta v0 +created +parity ok", "\n".join(run_log))
     assert DeltaTable(str(root / "fact_sales")).to_pyarrow_table().num_rows == 200
@@ -265,11 +396,12 @@ def test_every_task_of_the_nightly_flow_has_a_timeout():
         "ingest-api",
         "ingest-berka",
         "export-delta",
+        "publish-night",
         "publish-quality-report",
     }
     for name, t in tasks.items():
         assert t.timeout_seconds and t.timeout_seconds > 0, f"task {name} has no timeout"
-    # the dbt build is a subflow (its dbt nodes are tasks prefect-dbt creates): the subflow carries the limit
+    # the dbt build is a subflow: it carries the build's limit
     assert isinstance(flows.dbt_build, Flow) and flows.dbt_build.timeout_seconds == flows.DBT_TIMEOUT_S > 0
     assert flows.nightly.timeout_seconds == flows.RUN_TIMEOUT_S >= flows.DBT_TIMEOUT_S
     assert "dbt_timeout_s" in flows.nightly.parameters.properties
@@ -362,7 +494,7 @@ def test_export_retries_when_the_database_refused_the_first_connection(prefect_h
     try:
         flaky = replace(sales_marts, host="127.0.0.1", port=proxy.port)
         export = flows.export_delta.with_options(retry_delay_seconds=0)  # the real condition, no waiting
-        state = export(flaky, str(tmp_path / "delta"), None, False, return_state=True)
+        state = export(flaky, str(tmp_path / "delta"), "marts", False, return_state=True)
     finally:
         proxy.close()
     assert state.is_completed(), state.message
@@ -378,10 +510,10 @@ def test_export_does_not_retry_a_schema_change(prefect_harness, sales_marts, tmp
     from orchestration.delta_export import ExportError
 
     export = flows.export_delta.with_options(retry_delay_seconds=0)
-    assert export(sales_marts, str(tmp_path / "delta"), None, False, return_state=True).is_completed()
+    assert export(sales_marts, str(tmp_path / "delta"), "marts", False, return_state=True).is_completed()
     with sales_marts.cursor() as cur:
         cur.execute("alter table marts.fact_sales drop column amount")
-    state = export(sales_marts, str(tmp_path / "delta"), None, False, return_state=True)
+    state = export(sales_marts, str(tmp_path / "delta"), "marts", False, return_state=True)
     assert state.is_failed()
     with pytest.raises(ExportError, match="amount"):
         state.result()
@@ -518,7 +650,7 @@ def test_gate_reads_run_results_and_blocks_only_on_error_severity(tmp_path):
     message = str(info.value)
     assert "1 failing error-severity test(s): assert_balances_reconcile" in message
     assert "model.bank_warehouse.fact_loans" in message and "fact_payments" not in message
-    assert "previous Delta versions stay published" in message
+    assert "the previous night stays published" in message
 
 
 # --- schedule and deployment layout ----------------------------------------------------------------------
@@ -572,3 +704,48 @@ def test_docker_compose_services_reference_each_other_consistently():
     assert f"--name {deployment['name']}" in command
     mounts = {v.split(":")[1] for v in services["worker"]["volumes"]}
     assert worker_env["BANKWH_HOME"] in mounts and services["worker"]["working_dir"] == worker_env["BANKWH_HOME"]
+
+
+def test_bankwh_run_as_a_process_exits_with_the_truth(clean_env, sales_db, tiny_project, tmp_path):
+    """The real command in its own process, with its own temporary Prefect server: a night that publishes exits 0
+    and the process ends cleanly (no abort while the interpreter shuts down); a night that fails its gate exits 1
+    with one line naming the test. Nothing of Prefect's is left running."""
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env.update(sales_db.env())
+    env.update(
+        BANKWH_DBT_PROJECT_DIR=str(tiny_project),
+        PREFECT_HOME=str(tmp_path / "prefect"),  # a Prefect database of its own
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+    )
+    env.pop("BANKWH_MARTS_SCHEMA", None)
+    argv = [sys.executable, "-m", "orchestration.cli", "run", "--sources", "", "--delta-root", str(tmp_path / "d")]
+
+    good = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert good.returncode == 0, good.stderr[-3000:]
+    assert good.stdout.strip().splitlines()[-1].startswith("bankwh run: published in")
+    assert "FATAL" not in good.stderr and "Traceback" not in good.stderr
+
+    with sales_db.cursor() as cur:
+        cur.execute("insert into src.sales values (9999, 2, '2025-04-01', -5.00)")
+    bad = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert bad.returncode == 1, bad.stderr[-3000:]
+    errors = [line for line in bad.stderr.splitlines() if line.startswith("bankwh run:")]
+    assert len(errors) == 1 and "publish gate closed" in errors[0] and "assert_no_negative_amounts" in errors[0]
+    assert "FATAL" not in bad.stderr and "Traceback" not in bad.stderr
+    assert _processes_with_env(f"PREFECT_HOME={tmp_path / 'prefect'}") == []
+
+
+def _processes_with_env(assignment: str) -> list[int]:
+    """Processes whose environment holds `assignment` (what a left-behind Prefect server would inherit)."""
+    found = []
+    needle = assignment.encode() + b"\0"
+    for environ in Path("/proc").glob("[0-9]*/environ"):
+        try:
+            if needle in environ.read_bytes() + b"\0":
+                found.append(int(environ.parent.name))
+        except OSError:  # gone, or not ours to read
+            continue
+    return found

@@ -51,6 +51,17 @@ class Nights:
     second: Any  # state of the second night (after --next-day)
     second_versions: dict[str, int]
     next_day: str
+    marts_before_block: dict[str, tuple]  # row count and checksum of every published mart, before the blocked night
+    marts_after_block: dict[str, tuple]
+
+
+def _marts_fingerprint(wh: Warehouse) -> dict[str, tuple]:
+    """Row count and an order-independent checksum of every published mart, as analysts read them."""
+    out = {}
+    for (name,) in _query(wh, "select table_name from information_schema.tables where table_schema = 'marts'"):
+        checksum = "coalesce(sum(hashtext(t::text)::numeric), 0)"
+        out[name] = _query(wh, f'select count(*), {checksum} from marts."{name}" t')[0]
+    return out
 
 
 @pytest.fixture(scope="session")
@@ -66,7 +77,12 @@ def pipeline_db(server: Warehouse) -> Iterator[Warehouse]:
 
 
 def _versions(delta: Path) -> dict[str, int]:
-    return {p.name: DeltaTable(str(p)).version() for p in sorted(delta.iterdir()) if (p / "_delta_log").is_dir()}
+    """Delta version of every mart (`_published_runs`, the record of published nights, aside)."""
+    return {
+        p.name: DeltaTable(str(p)).version()
+        for p in sorted(delta.iterdir())
+        if (p / "_delta_log").is_dir() and not p.name.startswith("_")
+    }
 
 
 def _query(wh: Warehouse, sql: str, params: tuple = ()) -> list[tuple]:
@@ -119,9 +135,11 @@ def nights(prefect_harness, pipeline_db: Warehouse, tmp_path_factory: pytest.Tem
         first = nightly(**params, return_state=True)
         first_versions = _versions(delta)
 
+        marts_before_block = _marts_fingerprint(pipeline_db)
         _plant_bad_balance(pipeline_db)
         blocked = nightly(**dict(params, sources=[], select=f"+{BALANCE_GATE}"), return_state=True)
         blocked_versions = _versions(delta)
+        marts_after_block = _marts_fingerprint(pipeline_db)
         with pipeline_db.cursor() as cur:
             cur.execute("delete from raw_core_banking.balances where _dlt_load_id = 'planted'")
 
@@ -134,7 +152,7 @@ def nights(prefect_harness, pipeline_db: Warehouse, tmp_path_factory: pytest.Tem
         os.environ.clear()
         os.environ.update(saved_env)
     yield Nights(pipeline_db, raw, delta, first, first_versions, blocked, blocked_versions, second,
-                 second_versions, next_day)  # fmt: skip
+                 second_versions, next_day, marts_before_block, marts_after_block)  # fmt: skip
 
 
 def test_first_night_publishes_every_mart_with_green_gates(nights: Nights) -> None:
@@ -156,6 +174,9 @@ def test_failing_gate_blocks_the_export_and_names_the_test(nights: Nights) -> No
     with pytest.raises(publish_gate.PublishBlocked, match=BALANCE_GATE):
         nights.blocked.result()
     assert nights.blocked_versions == nights.first_versions
+    # readers of PostgreSQL keep the first night too, to the row
+    assert nights.marts_after_block == nights.marts_before_block
+    assert nights.marts_before_block["fact_transactions"][0] > 0
 
 
 def test_second_night_is_incremental_and_versions_only_changed_marts(nights: Nights) -> None:
@@ -219,16 +240,17 @@ def test_run_summary_lists_rows_per_mart_and_delta_versions(nights: Nights) -> N
     assert "0 failed test(s)" in text
 
 
-def test_full_refresh_of_a_selection_rewrites_that_mart_whole(nights: Nights) -> None:
-    """Parameters: no ingest, dbt --full-refresh on one model, export of that mart only, rewritten whole."""
+def test_full_refresh_of_a_selection_publishes_a_whole_night(nights: Nights) -> None:
+    """No ingest, dbt --full-refresh of one model: the published night still holds every mart (the candidate
+    schema rebuilds them all), and the full refresh rewrites every Delta table whole, recorded in both stores."""
+    from orchestration import publish
     from orchestration.flows import nightly
 
-    before = DeltaTable(str(nights.delta / "fact_transactions")).version()
+    before = _versions(nights.delta)
     state = nightly(
         sources=[],
         full_refresh=True,
         select="fact_transactions",
-        marts=["fact_transactions"],
         delta_root=str(nights.delta),
         database=nights.wh.database,
         dbt_target_dir=str(nights.delta.parent / "target"),
@@ -236,11 +258,18 @@ def test_full_refresh_of_a_selection_rewrites_that_mart_whole(nights: Nights) ->
     )
     assert state.is_completed(), state.message
     summary = state.result()
-    assert summary["ingest"] == {} and summary["dbt"]["statuses"].get("success") == 1
-    (row,) = summary["export"]
-    assert row["mart"] == "fact_transactions" and row["action"] == "rewritten" and row["parity_ok"]
-    assert row["version"] == before + 1 == DeltaTable(str(nights.delta / "fact_transactions")).version()
-    assert nights.second_versions["dim_clients"] == DeltaTable(str(nights.delta / "dim_clients")).version()
+    assert summary["ingest"] == {} and summary["status"] == "published"
+    built = {r for r in summary["dbt"]["statuses"]}
+    assert built <= {"success", "pass", "warn", "no-op"}, summary["dbt"]["statuses"]
+    exported = {row["mart"]: row for row in summary["export"]}
+    assert set(exported) == set(before)
+    assert all(row["action"] == "rewritten" and row["parity_ok"] for row in exported.values())
+    after = _versions(nights.delta)
+    assert all(after[m] == before[m] + 1 for m in before), (before, after)
+    with nights.wh.cursor() as cur:
+        record = publish.last_published(cur)
+    assert record.run_id == str(state.state_details.flow_run_id) and record.delta_versions == after
+    assert publish.disagreements(nights.delta, record) == []
 
 
 def test_berka_source_alone_loads_the_czech_bank(nights: Nights, berka_dir: Path) -> None:
