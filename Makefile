@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 SCALE ?= 0.1
 PYTEST_ARGS ?=
 
-.PHONY: help install run test test-external lint bench bench-ingest bench-warehouse lock clean
+.PHONY: help install run test test-fast test-external lint bench bench-ingest bench-warehouse lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -28,6 +28,9 @@ run: $(STAMP) ## the whole pipeline on the demo bank (scale $(SCALE))
 
 test: $(STAMP) ## the pytest suites against a real PostgreSQL (embedded unless PGHOST is set)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-fast: $(STAMP) ## the suites without the slow end-to-end tests (the edit–test loop)
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
 test-external: $(STAMP) ## the same suites against the server at 127.0.0.1:5432
 	PGHOST=127.0.0.1 PGPORT=5432 PGUSER=postgres PGDATABASE=bank $(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -159,8 +159,18 @@ def fingerprints(conn, schema: str, mart: str, month_expr: str | None) -> dict[s
 
 
 def last_export_state(dt) -> dict[str, Any] | None:
-    """The state stored by the newest export commit (maintenance commits carry none)."""
-    for commit in dt.history():
+    """The state stored by the export commit the table's content comes from (maintenance commits carry none).
+
+    A RESTORE to version v means the content is v's again: commits after v (an unpublished night's export, rolled
+    back) no longer describe the table and are skipped.
+    """
+    back_to = None
+    for commit in dt.history():  # newest first
+        if back_to is not None and commit.get("version", -1) > back_to:
+            continue
+        if commit.get("operation") == "RESTORE":
+            back_to = int(commit.get("operationParameters", {}).get("version", -1))
+            continue
         if STATE_KEY in commit:
             return json.loads(commit[STATE_KEY])
     return None

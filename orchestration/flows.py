@@ -39,17 +39,43 @@ DBT_TIMEOUT_S = float(os.environ.get("BANKWH_DBT_TIMEOUT_S", 4 * 3600))
 QUALITY_REPORT_HOOKS: list[Callable[[dict[str, Any]], None]] = []
 
 
+#: HTTP statuses that heal by waiting: too many requests, and the 5xx of a server restarting or overloaded.
+TRANSIENT_HTTP_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """The exception and everything it wraps (dlt wraps a step's error in PipelineStepFailed, psycopg2 in dbt's)."""
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and all(current is not s for s in seen):
+        seen.append(current)
+        current = current.__cause__ or getattr(current, "exception", None)
+    return seen
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True for errors that can heal by waiting: a lost or refused database connection, a network error or
+    timeout, an HTTP 429/5xx answer. Decided by exception type and status code, never by the message's words."""
+    import psycopg2
+    import requests
+
+    for cause in _causes(exc):
+        if isinstance(cause, psycopg2.OperationalError | ConnectionError | TimeoutError):
+            return True
+        if isinstance(cause, requests.ConnectionError | requests.Timeout):
+            return True
+        response = getattr(cause, "response", None)
+        if isinstance(cause, requests.HTTPError) and response is not None:
+            return response.status_code in TRANSIENT_HTTP_STATUSES
+    return False
+
+
 def _transient(task_obj, task_run, state) -> bool:
-    """Retry only errors that can heal by waiting: lost connections, timeouts, HTTP 5xx/429 from the API."""
+    """Prefect retry condition: retry only what `is_transient` calls transient."""
     try:
         state.result()
     except Exception as exc:  # the task's own exception, re-raised by result()
-        import psycopg2
-
-        if isinstance(exc, ConnectionError | TimeoutError | psycopg2.OperationalError):
-            return True
-        text = str(exc).lower()
-        return any(s in text for s in ("timed out", "connection", "503", "502", "504", "429", "temporarily"))
+        return is_transient(exc)
     return False
 
 
@@ -486,6 +512,7 @@ def nightly(
     ):
         night_started = datetime.now(UTC)
         candidate = publish.candidate_schema(wh)
+        publish.realign_delta(wh, Path(root), log=logger.warning)
         summary["schema"] = candidate
         started = time.perf_counter()
         ensure_raw_tables(wh)

@@ -335,6 +335,17 @@ def last_published_in_delta(root: Path) -> dict[str, Any] | None:
     return newest
 
 
+def restored_to(path: Path, version: int) -> bool:
+    """True when the newest commit of the Delta table at `path` restored it to `version` (same content)."""
+    from deltalake import DeltaTable
+
+    if version < 0 or not DeltaTable.is_deltatable(str(path)):
+        return False
+    (newest,) = DeltaTable(str(path)).history(1)
+    restored = str(newest.get("operationParameters", {}).get("version"))
+    return newest.get("operation") == "RESTORE" and restored == str(version)
+
+
 def disagreements(root: Path, record: PublishedRun) -> list[str]:
     """Where Delta Lake does not show the night PostgreSQL publishes: its record and every table's version."""
     problems = []
@@ -346,7 +357,21 @@ def disagreements(root: Path, record: PublishedRun) -> list[str]:
     elif in_delta["delta_versions"] != record.delta_versions:
         problems.append("the Delta versions recorded in the two stores differ")
     for mart, version in delta_versions(root, record.delta_versions).items():
-        if version != record.delta_versions[mart]:
+        if version != record.delta_versions[mart] and not restored_to(root / mart, record.delta_versions[mart]):
             published = record.delta_versions[mart]
             problems.append(f"Delta table {mart} is at version {version}, the published night at {published}")
     return problems
+
+
+def realign_delta(wh, root: Path, log: Callable[[str], None] = print) -> list[str]:
+    """Put back any Delta table that is ahead of the published night (a run killed between its export and the
+    switch in PostgreSQL left it there); returns the marts restored. Nothing to do before the first publication."""
+    with wh.cursor() as cur:
+        record = last_published(cur)
+    if record is None:
+        return []
+    current = delta_versions(root, record.delta_versions)
+    ahead = {m: v for m, v in record.delta_versions.items() if current[m] > v >= 0 and not restored_to(root / m, v)}
+    if ahead:
+        log(f"Delta tables ahead of the published night (an interrupted run): {', '.join(sorted(ahead))}")
+    return restore_delta(root, ahead, log=log)

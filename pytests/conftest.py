@@ -26,6 +26,23 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("BANKWH_MARTS_SCHEMA", "marts")
 
 
+#: The tiers, decided here in one place. `slow` tests build the whole warehouse or run the night end to end
+#: (`make test-fast` leaves them out for the edit–test loop; `make test`, which CI runs, keeps them).
+SLOW_MODULES = {"test_pipeline_e2e", "test_berka", "test_dbt_project"}
+SLOW_TESTS = {
+    "test_nightly_publishes_then_the_gate_keeps_the_previous_night",
+    "test_readers_see_one_whole_night_at_a_time",
+    "test_cli_night_that_fails_its_gate_exits_1_naming_the_test",
+    "test_bankwh_run_as_a_process_exits_with_the_truth",
+}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.module.__name__.rsplit(".", 1)[-1] in SLOW_MODULES or item.originalname in SLOW_TESTS:
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def server() -> warehouse.Warehouse:
     """The warehouse server (started if embedded), connected to its maintenance database."""

@@ -9,14 +9,13 @@ warehouse's rejected models and dedup counters.
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from unittest.mock import patch
 
 from orchestration import PROJECT_ROOT
 from orchestration.warehouse import Warehouse
@@ -583,19 +582,9 @@ def load_raw(wh: Warehouse, bank: RawBank, through: date, after: date | None = N
     return dict(written)
 
 
-@contextlib.contextmanager
-def dbt_env(wh: Warehouse) -> Iterator[None]:
-    """Point profiles.yml at the test database for the duration of a dbt call."""
-    saved = {k: os.environ.get(k) for k in wh.env()}
-    os.environ.update(wh.env())
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+def dbt_env(wh: Warehouse):
+    """Point profiles.yml at the test database for the duration of a dbt call (a context manager)."""
+    return patch.dict(os.environ, wh.env())
 
 
 @dataclass

@@ -286,3 +286,25 @@ def test_cli_export_prints_a_summary(marts_db, tmp_path, monkeypatch, capsys):
     assert not (root / "dim_clients").exists()
     assert cli.main(["export", "--root", str(root), "--marts", "no_such_mart"]) == 1
     assert "unknown mart(s) no_such_mart" in capsys.readouterr().err
+
+
+def test_export_state_after_a_restore_is_the_restored_versions(tmp_path):
+    """A night rolled back (RESTORE to the published version) must not leave its fingerprints as the baseline of
+    the next incremental export: the state is read from the commit the content came from."""
+    from deltalake import CommitProperties
+
+    from orchestration.delta_export import STATE_KEY, last_export_state
+
+    path = str(tmp_path / "t")
+
+    def write(value: int, mode: str) -> None:
+        state = CommitProperties(custom_metadata={STATE_KEY: json.dumps({"night": value})})
+        write_deltalake(path, pa.table({"a": [value]}), mode=mode, commit_properties=state)
+
+    write(1, "overwrite")
+    write(2, "append")
+    assert last_export_state(DeltaTable(path)) == {"night": 2}
+    DeltaTable(path).restore(0)
+    assert last_export_state(DeltaTable(path)) == {"night": 1}
+    write(3, "append")
+    assert last_export_state(DeltaTable(path)) == {"night": 3}
