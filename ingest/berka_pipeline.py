@@ -1,6 +1,7 @@
 """Loading the Berka files into `raw_berka` with dlt, once per file content, with proof that nothing was lost.
 
-Why the bookkeeping: a file is identified by the sha256 of its bytes. `raw_berka._file_loads` gets one row per
+Why the bookkeeping: a file is identified by its plain name and the sha256 of its decompressed bytes (`trans.asc`
+and `trans.asc.gz` holding the same lines are one delivery, loaded once). `raw_berka._file_loads` gets one row per
 loaded file, written only after the row counts in the warehouse were checked against the lines read
 (lines_in = rows_loaded + rows_quarantined). That row is the commit marker: a re-run skips contents already
 recorded, and staging reads only the load each marker names, so an interrupted run never doubles a row.
@@ -16,9 +17,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from orchestration import PROJECT_ROOT
-
-from .berka_source import BERKA_FILES, ParsedFile, berka_paths, parse_file
+from .berka_source import BERKA_FILES, ParsedFile, berka_paths, content_sha256, delivered_name, parse_file
 from .destination import pipeline_name, postgres_destination
 from .raw_tables import ensure_raw_tables
 
@@ -57,9 +56,17 @@ QUARANTINE_COLUMNS = {
 }
 
 
+def shipped_berka_dir() -> Path:
+    """The compressed copy of the data set that travels with the project (`data_sets/berka`, package data)."""
+    import data_sets
+
+    return data_sets.folder("berka")
+
+
 def default_berka_dir() -> Path:
-    """`BANKWH_BERKA_DIR`, else the shared data folder beside the repository."""
-    return Path(os.environ.get("BANKWH_BERKA_DIR", PROJECT_ROOT.parent / "shared" / "data" / "berka"))
+    """`BANKWH_BERKA_DIR` when set (plain `.asc` or `.asc.gz` files), else the copy shipped with the project."""
+    override = os.environ.get("BANKWH_BERKA_DIR", "").strip()
+    return Path(override) if override else shipped_berka_dir()
 
 
 def _loaded_hashes(wh) -> set[tuple[str, str]]:
@@ -70,12 +77,6 @@ def _loaded_hashes(wh) -> set[tuple[str, str]]:
             return set()
         cur.execute(f"select file_name, content_sha256 from {SCHEMA}._file_loads")
         return {(name, sha) for name, sha in cur.fetchall()}
-
-
-def _sha256(path: Path) -> str:
-    import hashlib
-
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _berka_source(parsed: list[ParsedFile]):
@@ -106,23 +107,23 @@ def _verify_and_record(wh, parsed: list[ParsedFile], load_id: str, loaded_at: da
                 sql.SQL("select count(*) from {}.{} where _file_name = %s and _dlt_load_id = %s").format(
                     sql.Identifier(SCHEMA), sql.Identifier(table)
                 ),
-                (item.path.name, load_id),
+                (item.file_name, load_id),
             )
             in_raw = cur.fetchone()[0]
             cur.execute(
                 f"select count(*) from {SCHEMA}._quarantine where file_name = %s and _dlt_load_id = %s",
-                (item.path.name, load_id),
+                (item.file_name, load_id),
             )
             in_quarantine = cur.fetchone()[0]
             if in_raw != item.rows_loaded or in_raw + in_quarantine != item.lines_in:
                 raise RuntimeError(
-                    f"{item.path.name}: {item.lines_in} data lines read but the warehouse holds {in_raw} rows "
+                    f"{item.file_name}: {item.lines_in} data lines read but the warehouse holds {in_raw} rows "
                     f"and {in_quarantine} quarantined lines for load {load_id}"
                 )
             cur.execute(
                 f"insert into {SCHEMA}._file_loads values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
                 (
-                    item.path.name,
+                    item.file_name,
                     item.entity,
                     item.content_sha256,
                     "ascii",
@@ -165,9 +166,10 @@ def run_berka_ingest(
 ) -> dict:
     """Load every Berka file whose content is not in `raw_berka` yet; return a summary of what happened.
 
-    Summary keys: `loaded` (file → lines_in/rows_loaded/rows_quarantined), `skipped` (files already loaded with
-    the same content), `load_id`, `seconds`. The other sources' raw schemas are created empty when they do not
-    exist yet, so the warehouse also builds when the Czech bank is its only source.
+    Summary keys: `loaded` (plain file name, `trans.asc` also for `trans.asc.gz` → lines_in/rows_loaded/
+    rows_quarantined), `skipped` (files already loaded with the same content), `load_id`, `seconds`. The other
+    sources' raw schemas are created empty when they do not exist yet, so the warehouse also builds when the Czech
+    bank is its only source.
 
     Progress goes to `log`: one line per file read (`  [i/n] trans.asc: ...`, as the landing-file ingest
     prints), the load steps, and dlt's periodic progress while the rows are written; `progress=False` keeps
@@ -179,8 +181,8 @@ def run_berka_ingest(
     berka_dir = Path(berka_dir) if berka_dir is not None else default_berka_dir()
     paths = berka_paths(berka_dir)
     known = _loaded_hashes(wh)
-    todo = [p for p in paths if (p.name, _sha256(p)) not in known]
-    skipped = [p.name for p in paths if p not in todo]
+    todo = [p for p in paths if (delivered_name(p), content_sha256(p)) not in known]
+    skipped = [delivered_name(p) for p in paths if p not in todo]
     summary: dict = {"berka_dir": str(berka_dir), "loaded": {}, "skipped": skipped, "load_id": None}
     ensure_raw_tables(wh, log=log)
     if not todo:
@@ -221,7 +223,7 @@ def run_berka_ingest(
     _verify_and_record(wh, parsed, load_id, loaded_at)
     _analyze(wh, [BERKA_FILES[item.entity] for item in parsed])
     for item in parsed:
-        summary["loaded"][item.path.name] = {
+        summary["loaded"][item.file_name] = {
             "lines_in": item.lines_in,
             "rows_loaded": item.rows_loaded,
             "rows_quarantined": len(item.quarantine),

@@ -5,10 +5,15 @@ is kept as text exactly as delivered: a quoted field keeps its content (`""` sta
 space), an unquoted empty field (`;;`) becomes NULL, because the file says "nothing here" in two different ways and
 the raw layer must not merge them. Lines that cannot be records go to a quarantine list with the reason, so that
 lines in = rows + quarantined lines, always.
+
+A file may be delivered plain (`trans.asc`) or gzip-compressed (`trans.asc.gz`, as the project ships them): it is
+read decompressed and known by its plain name and the sha256 of its decompressed content, so the same delivery in
+either form is one file to the ledger and to staging.
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -43,6 +48,7 @@ class ParsedFile:
 
     path: Path
     entity: str
+    file_name: str  # the plain name (`trans.asc`) whether delivered plain or gzip-compressed
     content_sha256: str
     header: list[str]
     lines_in: int
@@ -114,15 +120,31 @@ def _chunk_table(header: list[str], rows: list[list[str | None]], meta: dict) ->
     return pa.table(columns)
 
 
+def delivered_name(path: Path) -> str:
+    """The name a file is known by: `trans.asc` for `trans.asc` and for its gzip copy `trans.asc.gz`."""
+    return path.name.removesuffix(".gz")
+
+
+def read_delivered(path: Path) -> bytes:
+    """The content of a delivered file, decompressed when it is a `.gz`."""
+    data = path.read_bytes()
+    return gzip.decompress(data) if path.name.endswith(".gz") else data
+
+
+def content_sha256(path: Path) -> str:
+    """The sha256 of the decompressed content: a plain and a gzip delivery of the same file share it."""
+    return hashlib.sha256(read_delivered(path)).hexdigest()
+
+
 def parse_file(path: Path, loaded_at: datetime, chunk_rows: int = CHUNK_ROWS) -> ParsedFile:
-    """Read one `.asc` file: header from line 1, every later line a record or a quarantine entry.
+    """Read one `.asc` or `.asc.gz` file: header from line 1, every later line a record or a quarantine entry.
 
     A missing or unreadable header is an error for the whole file (its lines could not be named), raised with
     the file name; a bad data line is quarantined with its line number and the rule it broke.
     """
-    data = path.read_bytes()
-    entity = path.stem
-    file_name = path.name
+    data = read_delivered(path)
+    file_name = delivered_name(path)
+    entity = file_name.removesuffix(".asc")
     lines = list(_physical_lines(data))
     if not lines:
         raise ValueError(f"{file_name}: empty file, a header line is required on line 1")
@@ -139,6 +161,7 @@ def parse_file(path: Path, loaded_at: datetime, chunk_rows: int = CHUNK_ROWS) ->
     parsed = ParsedFile(
         path=path,
         entity=entity,
+        file_name=file_name,
         content_sha256=hashlib.sha256(data).hexdigest(),
         header=header,
         lines_in=len(lines) - 1,
@@ -183,12 +206,33 @@ def parse_file(path: Path, loaded_at: datetime, chunk_rows: int = CHUNK_ROWS) ->
     return parsed
 
 
+def _delivered(berka_dir: Path, stem: str) -> list[Path]:
+    return [path for path in (berka_dir / f"{stem}.asc", berka_dir / f"{stem}.asc.gz") if path.is_file()]
+
+
+def holds_berka_files(berka_dir: Path) -> bool:
+    """True when the folder holds the Czech bank's transactions, plain or gzip-compressed."""
+    return bool(_delivered(Path(berka_dir), "trans"))
+
+
 def berka_paths(berka_dir: Path) -> list[Path]:
-    """The eight `.asc` files of the data set, in a fixed order; a missing file is an error naming it."""
+    """The eight files of the data set in a fixed order, each `<stem>.asc` or `<stem>.asc.gz`.
+
+    A missing file is an error naming it. A file present in both forms is read plain when the two hold the same
+    content (someone decompressed a copy beside it) and is an error naming it when they differ.
+    """
     berka_dir = Path(berka_dir)
     if not berka_dir.is_dir():
         raise FileNotFoundError(f"Berka data folder not found: {berka_dir} (set BANKWH_BERKA_DIR)")
-    missing = [f"{stem}.asc" for stem in BERKA_FILES if not (berka_dir / f"{stem}.asc").is_file()]
+    found = {stem: _delivered(berka_dir, stem) for stem in BERKA_FILES}
+    missing = [f"{stem}.asc" for stem, paths in found.items() if not paths]
     if missing:
-        raise FileNotFoundError(f"Berka data folder {berka_dir} lacks {', '.join(missing)}")
-    return [berka_dir / f"{stem}.asc" for stem in BERKA_FILES]
+        raise FileNotFoundError(f"Berka data folder {berka_dir} lacks {', '.join(missing)} (plain or .gz)")
+    differ = [
+        f"{stem}.asc" for stem, paths in found.items() if len(paths) > 1 and len(set(map(content_sha256, paths))) > 1
+    ]
+    if differ:
+        raise ValueError(
+            f"Berka data folder {berka_dir}: {', '.join(differ)} differ from their .gz copies; keep one of each"
+        )
+    return [paths[0] for paths in found.values()]

@@ -122,11 +122,13 @@ def ensure_raw_tables(wh) -> list[str]:
 
 
 def default_sources(berka_dir: str | None = None) -> list[str]:
-    """files and api always; berka when its folder holds the Czech bank's files (it is optional)."""
+    """files and api always; berka when its folder holds the Czech bank's files, plain or gzip-compressed (the
+    project ships them, so by default it does; a BANKWH_BERKA_DIR without them leaves the Czech bank out)."""
     from ingest.berka_pipeline import default_berka_dir
+    from ingest.berka_source import holds_berka_files
 
     folder = Path(berka_dir) if berka_dir else default_berka_dir()
-    return ["files", "api", "berka"] if (folder / "trans.asc").exists() else ["files", "api"]
+    return ["files", "api", "berka"] if holds_berka_files(folder) else ["files", "api"]
 
 
 def throttled(log: Callable[[str], None], every: int = FILE_LOG_EVERY) -> Callable[[str], None]:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestration import PROJECT_ROOT, warehouse
+from orchestration import warehouse
 
 # Prefect's temporary test server keeps its state in SQLite; its telemetry heartbeat writes there too and, under
 # load, locks the database in the middle of a flow run. The warehouse reports no usage anywhere anyway.
@@ -81,10 +81,16 @@ def fresh_db(server: warehouse.Warehouse) -> Iterator[warehouse.Warehouse]:
 
 @pytest.fixture(scope="session")
 def berka_dir() -> Path:
-    """The PKDD'99 Czech bank files (read in place, never copied into the repo)."""
-    path = Path(os.environ.get("BANKWH_BERKA_DIR", PROJECT_ROOT.parent / "shared" / "data" / "berka"))
-    if not (path / "trans.asc").exists():
-        pytest.fail(f"the Berka data set is missing at {path}; set BANKWH_BERKA_DIR to its folder")
+    """The PKDD'99 Czech bank files: the gzip copy shipped in data_sets/berka, or the folder BANKWH_BERKA_DIR names
+    (plain `.asc` or `.asc.gz` files)."""
+    from ingest.berka_pipeline import default_berka_dir
+    from ingest.berka_source import berka_paths
+
+    path = default_berka_dir()
+    try:
+        berka_paths(path)
+    except (FileNotFoundError, ValueError) as exc:
+        pytest.fail(f"the Berka data set is not usable: {exc}")
     return path
 
 

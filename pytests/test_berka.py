@@ -1,6 +1,7 @@
 """The PKDD'99 Czech bank as a second source: the warehouse is checked against the `.asc` files themselves.
 
-The files are parsed here independently of the ingest code (the standard csv module, Decimal arithmetic), then
+The files are the gzip copy shipped in data_sets/berka (or the folder BANKWH_BERKA_DIR names, plain or gzip). They
+are parsed here independently of the ingest code (gzip, the standard csv module, Decimal arithmetic), then
 compared with what raw_berka, staging, the intermediates and the marts hold after a real dlt load and a real dbt
 build of the whole project with the Czech bank as its only source. The last test loads both banks into one
 database and checks that their keys never meet.
@@ -9,6 +10,9 @@ database and checks that their keys never meet.
 from __future__ import annotations
 
 import csv
+import functools
+import gzip
+import io
 import json
 import os
 import re
@@ -16,7 +20,7 @@ import subprocess
 import sys
 from collections import Counter, defaultdict
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -24,17 +28,31 @@ import pytest
 from dbt_helpers import DbtRun, undocumented_source_columns
 from dbt_helpers import run_dbt as run_dbt_statuses
 
-from ingest.berka_pipeline import run_berka_ingest
-from ingest.berka_source import FieldSplitError, split_fields
+from ingest.berka_pipeline import default_berka_dir, run_berka_ingest, shipped_berka_dir
+from ingest.berka_source import FieldSplitError, berka_paths, parse_file, split_fields
 from orchestration import PROJECT_ROOT
 
 FILES = ["account", "client", "disp", "card", "loan", "order", "district", "trans"]
 SIGN = {"PRIJEM": 1, "VYDAJ": -1, "VYBER": -1}
 
 
+@functools.cache
+def asc_bytes(berka_dir: Path, stem: str) -> bytes:
+    """The bytes of `<stem>.asc` as delivered, from the plain file or its gzip copy, whichever the folder holds."""
+    plain = berka_dir / f"{stem}.asc"
+    return plain.read_bytes() if plain.is_file() else gzip.decompress((berka_dir / f"{stem}.asc.gz").read_bytes())
+
+
 def read_asc(berka_dir: Path, stem: str) -> list[dict[str, str]]:
-    with open(berka_dir / f"{stem}.asc", newline="", encoding="ascii") as handle:
-        return list(csv.DictReader(handle, delimiter=";"))
+    text = asc_bytes(berka_dir, stem).decode("ascii")
+    return list(csv.DictReader(io.StringIO(text, newline=""), delimiter=";"))
+
+
+def documented_rows() -> dict[str, int]:
+    """Rows per file as the data set's README (shipped beside the files) documents them: `| trans.asc | 46,997 |`."""
+    readme = (shipped_berka_dir() / "README.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| (\w+\.asc) \| ([\d,]+) \|", readme, flags=re.MULTILINE)
+    return {name: int(count.replace(",", "")) for name, count in rows}
 
 
 def yymmdd(text: str) -> date:
@@ -88,10 +106,68 @@ def test_split_fields_keeps_quoted_empty_apart_from_missing() -> None:
         split_fields('1;"abc')
 
 
-def test_raw_holds_every_line_of_every_file(built, berka_dir) -> None:
-    wh, summary = built
+def test_default_folder_is_the_copy_shipped_with_the_project(berka_dir, monkeypatch, tmp_path) -> None:
+    """Without BANKWH_BERKA_DIR the Czech bank is read from data_sets/berka, gzip-compressed, and the nightly
+    flow includes it; BANKWH_BERKA_DIR moves it, and a folder without the files leaves the Czech bank out."""
+    from orchestration.flows import default_sources
+
+    shipped = shipped_berka_dir()
+    assert shipped.resolve() == (PROJECT_ROOT / "data_sets" / "berka").resolve()
+    assert [path.name for path in berka_paths(shipped)] == [f"{stem}.asc.gz" for stem in FILES]
+    if not os.environ.get("BANKWH_BERKA_DIR"):
+        assert berka_dir == shipped  # the tests of this module read the shipped copy
+    monkeypatch.delenv("BANKWH_BERKA_DIR", raising=False)
+    assert default_berka_dir() == shipped
+    assert default_sources() == ["files", "api", "berka"]
+    monkeypatch.setenv("BANKWH_BERKA_DIR", str(tmp_path))
+    assert default_berka_dir() == tmp_path
+    assert default_sources() == ["files", "api"]
+
+
+def test_plain_and_gzip_copies_of_a_file_are_one_delivery(fresh_db, berka_dir, tmp_path) -> None:
+    """The first 40 lines of each file, gzip-compressed in one folder and plain in another: the gzip folder loads
+    under the plain names, the plain one is then recognised as the same delivery (same name, same sha256 of the
+    content) and skipped; a plain file beside a different .gz copy is refused."""
+    gz_dir, plain_dir = tmp_path / "gz", tmp_path / "plain"
+    gz_dir.mkdir()
+    plain_dir.mkdir()
     for stem in FILES:
-        lines = (berka_dir / f"{stem}.asc").read_bytes().split(b"\r\n")
+        head = b"\r\n".join(asc_bytes(berka_dir, stem).split(b"\r\n")[:40]) + b"\r\n"
+        (plain_dir / f"{stem}.asc").write_bytes(head)
+        (gz_dir / f"{stem}.asc.gz").write_bytes(gzip.compress(head, mtime=0))
+    from_gz = parse_file(gz_dir / "trans.asc.gz", loaded_at=datetime.now(UTC))
+    from_plain = parse_file(plain_dir / "trans.asc", loaded_at=datetime.now(UTC))
+    assert (from_gz.file_name, from_gz.content_sha256, from_gz.lines_in) == (
+        from_plain.file_name,
+        from_plain.content_sha256,
+        from_plain.lines_in,
+    )
+    assert from_gz.file_name == "trans.asc" and from_gz.lines_in == 39
+
+    first = run_berka_ingest(fresh_db, gz_dir, log=lambda *_: None)
+    assert sorted(first["loaded"]) == sorted(f"{stem}.asc" for stem in FILES)
+    again = run_berka_ingest(fresh_db, plain_dir, log=lambda *_: None)
+    assert again["loaded"] == {} and sorted(again["skipped"]) == sorted(first["loaded"])
+    assert query(fresh_db, "select count(*), count(distinct file_name) from raw_berka._file_loads") == [(8, 8)]
+    assert query(fresh_db, "select count(*), min(_file_name) from raw_berka.trans") == [(39, "trans.asc")]
+
+    # both forms side by side: the same content is read once (plain); different content is refused
+    (gz_dir / "loan.asc").write_bytes((plain_dir / "loan.asc").read_bytes())
+    assert berka_paths(gz_dir)[FILES.index("loan")].name == "loan.asc"
+    (gz_dir / "loan.asc").write_bytes((plain_dir / "loan.asc").read_bytes() + b"1;2;930101;1;1;1;A\r\n")
+    with pytest.raises(ValueError, match=r"loan\.asc differ from their \.gz copies"):
+        berka_paths(gz_dir)
+
+
+def test_raw_holds_every_line_of_every_file(built, berka_dir) -> None:
+    """Every line of every file is in raw_berka, and the files hold the rows their README documents."""
+    wh, summary = built
+    assert summary["berka_dir"] == str(berka_dir)
+    loaded = {name: counts["rows_loaded"] for name, counts in summary["loaded"].items()}
+    assert loaded == documented_rows()
+    assert sum(loaded.values()) == 70_357
+    for stem in FILES:
+        lines = asc_bytes(berka_dir, stem).split(b"\r\n")
         data_lines = len([line for line in lines[1:] if line])
         assert summary["loaded"][f"{stem}.asc"]["lines_in"] == data_lines
         [(in_raw,)] = query(wh, f'select count(*) from raw_berka."{stem}"')
@@ -240,7 +316,7 @@ def test_running_balances_follow_the_movements(built, berka_dir) -> None:
 def test_bad_lines_are_quarantined_with_reason(fresh_db, berka_dir, tmp_path) -> None:
     """A copy of the files (in tmp_path) with three broken lines appended to order.asc."""
     for stem in FILES:
-        (tmp_path / f"{stem}.asc").write_bytes((berka_dir / f"{stem}.asc").read_bytes())
+        (tmp_path / f"{stem}.asc").write_bytes(asc_bytes(berka_dir, stem))
     broken = b'99999;1;"AB";"123";10.00\r\n99998;1;"AB;"123";10.00;"SIPO"\r\n99997;1;"AB";"12\xe93";10.00;"SIPO"\r\n'
     with open(tmp_path / "order.asc", "ab") as handle:
         handle.write(broken)
@@ -259,7 +335,7 @@ def test_unreadable_value_is_rejected_with_file_line_and_rule(fresh_db, berka_di
     """A copy of the files (in tmp_path) where one transaction's date is not a real day: the build stays green,
     the row is rejected as invalid_date with its file and line, and every other movement still arrives."""
     for stem in FILES:
-        (tmp_path / f"{stem}.asc").write_bytes((berka_dir / f"{stem}.asc").read_bytes())
+        (tmp_path / f"{stem}.asc").write_bytes(asc_bytes(berka_dir, stem))
     lines = (tmp_path / "trans.asc").read_bytes().split(b"\r\n")
     target = len(lines) // 2  # index in the file = physical line - 1 (header = line 1)
     fields = lines[target].split(b";")
@@ -552,7 +628,7 @@ def test_ingest_shows_per_file_progress_unless_quiet(fresh_db, berka_dir, tmp_pa
     """The first 40 lines of each file (in tmp_path): quiet, only the first and last line; by default one
     `[i/n]` line per file read, the load steps and dlt's progress, as the landing-file ingest shows."""
     for stem in FILES:
-        head = (berka_dir / f"{stem}.asc").read_bytes().split(b"\r\n")[:40]
+        head = asc_bytes(berka_dir, stem).split(b"\r\n")[:40]
         (tmp_path / f"{stem}.asc").write_bytes(b"\r\n".join(head) + b"\r\n")
     quiet: list[str] = []
     run_berka_ingest(fresh_db, tmp_path, log=quiet.append, progress=False)
@@ -563,7 +639,7 @@ def test_ingest_shows_per_file_progress_unless_quiet(fresh_db, berka_dir, tmp_pa
 
     # a re-delivered district file (one more line): loaded again, with progress by default
     with open(tmp_path / "district.asc", "ab") as handle:
-        handle.write((berka_dir / "district.asc").read_bytes().split(b"\r\n")[40] + b"\r\n")
+        handle.write(asc_bytes(berka_dir, "district").split(b"\r\n")[40] + b"\r\n")
     shown: list[str] = []
     run_berka_ingest(fresh_db, tmp_path, log=shown.append)
     assert shown[0].startswith("berka: 8 files in") and "1 to load, 7 already loaded" in shown[0]
