@@ -24,7 +24,7 @@ from prefect import flow, get_run_logger, task
 from prefect.states import Failed
 from prefect.tasks import exponential_backoff
 
-from . import PROJECT_ROOT, publish_gate
+from orchestration import PROJECT_ROOT, publish_gate
 
 ALL_SOURCES = ("files", "api", "berka")
 #: Per-file progress lines of the landing-file ingest: the first, every FILE_LOG_EVERY-th, the last and failures.
@@ -104,7 +104,7 @@ RETRY_DB = {**BACKOFF, "retry_condition_fn": _transient_db}
 
 @task(name="connect-warehouse", timeout_seconds=300, **RETRY)
 def connect_warehouse(database: str | None = None):
-    from . import warehouse
+    from orchestration import warehouse
 
     wh = warehouse.resolve(start=True, log=get_run_logger().info)
     wh = wh.with_database(database) if database else wh
@@ -358,8 +358,8 @@ def _export_rows(results) -> list[dict[str, Any]]:
 def export_delta(wh, root: str, schema: str, full: bool) -> list[dict[str, Any]]:
     """Export every mart of `schema` to Delta; when any fails, every table this attempt moved goes back to the
     version it had, so Delta readers keep the published night (the run then fails or retries)."""
-    from . import publish
-    from .delta_export import ExportConfig, export_marts, summary_table
+    from orchestration import publish
+    from orchestration.delta_export import ExportConfig, export_marts, summary_table
 
     logger = get_run_logger()
     config = ExportConfig(root=Path(root), schema=schema)
@@ -380,7 +380,7 @@ def publish_night(wh, root: str, record: Any, exported: list[dict[str, Any]]) ->
 
     When PostgreSQL refuses the switch, the Delta tables go back to the versions of the night still published.
     """
-    from . import publish
+    from orchestration import publish
 
     logger = get_run_logger()
     before = {row["mart"]: row["version"] for row in exported}
@@ -494,7 +494,7 @@ def nightly(
 
     from prefect.runtime import flow_run
 
-    from . import locking, publish
+    from orchestration import locking, publish
 
     logger = get_run_logger()
     sources = default_sources(berka_dir) if sources is None else list(sources)

@@ -782,3 +782,12 @@ def test_retry_decision_is_by_exception_type_not_by_words():
     # the words of a message decide nothing
     assert not is_transient(ValueError("connection timed out, 503, temporarily unavailable"))
     assert not is_transient(RuntimeError("2 landing file(s) failed: connection column missing"))
+
+
+def test_deployment_entrypoint_loads_the_flow_from_its_file():
+    """`prefect deploy` and a worker load the flow from the file path in prefect.yaml, outside the package: the
+    module must import without relative imports ("Empty module name" before)."""
+    from prefect.flows import load_flow_from_entrypoint
+
+    entrypoint = flow_cli.load_deployment()["entrypoint"]
+    assert load_flow_from_entrypoint(str(PROJECT_ROOT / entrypoint)).name == "nightly"
