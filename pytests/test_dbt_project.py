@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import uuid
@@ -76,29 +77,180 @@ def built(bank_db: Warehouse, tmp_path_factory: pytest.TempPathFactory) -> Built
     return BuiltWarehouse(bank_db, bank, work, first, gate, second)
 
 
-def _manifest(work: Path) -> dict:
-    return json.loads((work / "target" / "manifest.json").read_text())
-
-
 def _own(node: dict) -> bool:
     return node.get("package_name") == "bank_warehouse"
 
 
-def test_every_model_column_source_and_seed_is_described_and_marts_have_contracts(built: BuiltWarehouse) -> None:
-    manifest = _manifest(built.work)
-    undocumented = []
+def _models(manifest: dict) -> dict[str, dict]:
+    return {uid: n for uid, n in manifest["nodes"].items() if n["resource_type"] == "model" and _own(n)}
+
+
+def _layer(node: dict) -> str:
+    return node["original_file_path"].split("/")[1] if node["resource_type"] == "model" else node["resource_type"]
+
+
+# --- the modelling rules: dbt-bouncer (dbt-bouncer.yml) and the few it cannot express -------------------------------
+
+BOUNCER = Path(sys.executable).with_name("dbt-bouncer")
+
+
+@dataclass
+class Lint:
+    returncode: int
+    results: list[dict]  # one per check run: check_run_id (check:index:node), unique_id, outcome, failure_message
+    output: str
+
+    def failures(self) -> set[tuple[str, str]]:
+        """(check name, node name) of every failed check."""
+        return {
+            (r["check_run_id"].split(":")[0], r["unique_id"].split(".")[-1])
+            for r in self.results
+            if r["outcome"] != "success"
+        }
+
+
+def run_bouncer(artifacts: Path, work: Path) -> Lint:
+    """dbt-bouncer with the project's dbt-bouncer.yml, reading manifest.json and catalog.json from `artifacts`."""
+    import yaml
+
+    config = yaml.safe_load((PROJECT_ROOT / "dbt-bouncer.yml").read_text())
+    config["dbt_artifacts_dir"] = str(artifacts)
+    config_file = work / "dbt-bouncer.yml"
+    config_file.write_text(yaml.safe_dump(config, sort_keys=False))
+    report = work / "dbt-bouncer.json"
+    done = subprocess.run(
+        [str(BOUNCER), "run", "--config-file", str(config_file), "--output-file", str(report)],
+        cwd=work,
+        capture_output=True,
+        text=True,
+    )
+    results = json.loads(report.read_text()) if report.exists() else []
+    return Lint(done.returncode, results, done.stdout + done.stderr)
+
+
+@pytest.fixture(scope="module")
+def catalogued(built: BuiltWarehouse) -> Path:
+    """manifest.json and catalog.json of the built warehouse (`dbt docs generate`), kept apart from target/, which
+    later tests rewrite."""
+    docs = run_dbt(built.wh, ["docs", "generate"], built.work)
+    assert docs.success
+    artifacts = built.work / "artifacts"
+    artifacts.mkdir()
+    for name in ("manifest.json", "catalog.json"):
+        shutil.copy(built.work / "target" / name, artifacts / name)
+    return artifacts
+
+
+def test_project_follows_its_conventions_dbt_bouncer(catalogued: Path, tmp_path: Path) -> None:
+    """Every rule of dbt-bouncer.yml holds, the catalog checks included (every column the warehouse holds is
+    declared and described), on every model, the Czech bank's included."""
+    lint = run_bouncer(catalogued, tmp_path)
+    assert lint.failures() == set(), lint.output[-3000:]
+    assert lint.returncode == 0, lint.output[-3000:]
+    checks = {r["check_run_id"].split(":")[0] for r in lint.results}
+    assert {
+        "check_model_names",
+        "check_lineage_permitted_upstream_models",
+        "check_lineage_source_cannot_be_used",
+        "check_model_has_unique_test",
+        "check_model_description_populated",
+        "check_model_column_description_populated",
+        "check_model_has_contracts_enforced",
+        "check_columns_are_all_documented",
+        "check_source_columns_are_all_documented",
+    } <= checks
+    checked = {r["unique_id"] for r in lint.results}
+    manifest = json.loads((catalogued / "manifest.json").read_text())
+    assert set(_models(manifest)) <= checked
+    assert any(".stg_berka__" in uid for uid in checked)
+
+
+def test_dbt_bouncer_catches_a_breach_of_each_rule(catalogued: Path, tmp_path: Path) -> None:
+    """The same artifacts with one breach per rule planted: dbt-bouncer fails exactly on those, nothing else."""
+    manifest = json.loads((catalogued / "manifest.json").read_text())
+    catalog = json.loads((catalogued / "catalog.json").read_text())
+    nodes = manifest["nodes"]
+    model = "model.bank_warehouse.{}".format
+    nodes[model("fact_loans")]["description"] = ""
+    nodes[model("dim_cards")]["name"] = "cards"  # a mart without fact_/dim_/agg_/bridge_
+    nodes[model("fact_payments")]["depends_on"]["nodes"].append("source.bank_warehouse.berka.trans")
+    nodes[model("stg_berka__loan")]["depends_on"]["nodes"].append(model("int_berka_loans_joined"))
+    for node in nodes.values():  # dim_dates loses its key test
+        if node["resource_type"] == "test" and node.get("attached_node") == model("dim_dates"):
+            node["attached_node"] = None
+    nodes[model("fact_revenue")]["contract"]["enforced"] = False
+    nodes[model("fact_revenue")]["config"]["contract"]["enforced"] = False
+    first_column = next(iter(nodes[model("int_loans_enriched")]["columns"].values()))
+    first_column["description"] = " "
+    extra = {"type": "text", "index": 999, "name": "undeclared", "comment": None}
+    catalog["nodes"][model("fact_fraud")]["columns"]["undeclared"] = extra
+    catalog["sources"]["source.bank_warehouse.core_banking.transactions"]["columns"]["undeclared"] = extra
+    broken = tmp_path / "artifacts"
+    broken.mkdir()
+    (broken / "manifest.json").write_text(json.dumps(manifest))
+    (broken / "catalog.json").write_text(json.dumps(catalog))
+
+    lint = run_bouncer(broken, tmp_path)
+    assert lint.returncode == 1, lint.output[-3000:]
+    assert lint.failures() == {
+        ("check_model_description_populated", "fact_loans"),
+        ("check_model_names", "dim_cards"),
+        ("check_lineage_source_cannot_be_used", "fact_payments"),
+        ("check_lineage_permitted_upstream_models", "stg_berka__loan"),
+        ("check_model_has_unique_test", "dim_dates"),
+        ("check_model_has_contracts_enforced", "fact_revenue"),
+        ("check_model_column_description_populated", "int_loans_enriched"),
+        ("check_columns_are_all_documented", "fact_fraud"),
+        ("check_source_columns_are_all_documented", "transactions"),
+    }
+
+
+PRIMARY_KEY_TESTS = ("expect_compound_columns_to_be_unique", "unique_combination_of_columns")
+
+
+def _unique_keys_allowing_null(manifest: dict) -> list[str]:
+    """Models keyed by single-column unique tests where none of those columns is also tested not_null.
+
+    dbt-bouncer's check_model_has_unique_test asks for a uniqueness test only; a key must also never be NULL
+    (unique lets any number of NULLs through), and no dbt-bouncer check ties two tests to one column."""
+    tests_by_model: dict[str, set[tuple[str, str | None]]] = {}
     for node in manifest["nodes"].values():
-        if node["resource_type"] not in ("model", "seed", "snapshot") or not _own(node):
-            continue
-        if not node["description"].strip():
-            undocumented.append(node["unique_id"])
-        undocumented += [f"{node['unique_id']}.{c}" for c, col in node["columns"].items() if not col["description"]]
-        if node["resource_type"] == "model" and node["schema"] == "marts":
-            assert node["config"]["contract"]["enforced"], node["unique_id"]
-            assert node["columns"] and all(col["data_type"] for col in node["columns"].values()), node["unique_id"]
-    undocumented += [s["unique_id"] for s in manifest["sources"].values() if _own(s) and not s["description"]]
-    assert undocumented == []
-    marts = {n["name"] for n in manifest["nodes"].values() if n["resource_type"] == "model" and n["schema"] == "marts"}
+        if node["resource_type"] == "test" and node.get("attached_node") and node.get("test_metadata"):
+            kinds = tests_by_model.setdefault(node["attached_node"], set())
+            kinds.add((node["test_metadata"]["name"], node.get("column_name")))
+    gaps = []
+    for uid in _models(manifest):
+        names = tests_by_model.get(uid, set())
+        unique = {column for kind, column in names if kind == "unique" and column}
+        compound = any(kind in PRIMARY_KEY_TESTS for kind, _ in names)
+        not_null = any(("not_null", column) in names for column in unique)
+        if unique and not compound and not not_null:
+            gaps.append(uid)
+    return gaps
+
+
+def _undescribed_seed_and_snapshot_columns(manifest: dict) -> list[str]:
+    """dbt-bouncer checks that seed columns are declared, not that they are described, and has no column check
+    for snapshots."""
+    return [
+        f"{node['unique_id']}.{name}"
+        for node in manifest["nodes"].values()
+        if node["resource_type"] in ("seed", "snapshot") and _own(node)
+        for name, column in node["columns"].items()
+        if not column["description"].strip()
+    ]
+
+
+def test_rules_dbt_bouncer_cannot_express(built: BuiltWarehouse, catalogued: Path) -> None:
+    """What stays hand-written: key columns are not_null, seed and snapshot columns are described, every raw table
+    of the simulated bank is a declared source with every column the database holds described (dbt-bouncer's
+    catalog check sees declared sources only and checks declaration, not description), and the project still
+    holds the marts, unit tests and semantic layer the warehouse promises."""
+    manifest = json.loads((catalogued / "manifest.json").read_text())
+    assert _unique_keys_allowing_null(manifest) == []
+    assert _undescribed_seed_and_snapshot_columns(manifest) == []
+    assert undocumented_source_columns(built.wh, manifest, ("raw_core_banking", "raw_bank_api")) == []
+    marts = {n["name"] for n in _models(manifest).values() if _layer(n) == "marts"}
     assert {
         "dim_clients",
         "dim_accounts",
@@ -116,109 +268,32 @@ def test_every_model_column_source_and_seed_is_described_and_marts_have_contract
     assert manifest["exposures"] and manifest["metrics"] and manifest["semantic_models"]
 
 
-PRIMARY_KEY_TESTS = ("expect_compound_columns_to_be_unique", "unique_combination_of_columns")
+def test_hand_written_rules_catch_a_breach() -> None:
+    """The two rule checks above fail on a manifest that breaks them (so an empty list means something)."""
 
+    def test(uid: str, kind: str, column: str | None) -> dict:
+        return {"resource_type": "test", "attached_node": uid, "column_name": column, "test_metadata": {"name": kind}}
 
-def _models(manifest: dict) -> dict[str, dict]:
-    return {uid: n for uid, n in manifest["nodes"].items() if n["resource_type"] == "model" and _own(n)}
-
-
-def _primary_key_gaps(manifest: dict) -> list[str]:
-    """Models without a key test: unique and not_null on one column, or a compound-uniqueness test."""
-    tests_by_model: dict[str, list[dict]] = {}
-    for node in manifest["nodes"].values():
-        if node["resource_type"] == "test" and node.get("attached_node"):
-            tests_by_model.setdefault(node["attached_node"], []).append(node)
-    gaps = []
-    for uid in _models(manifest):
-        tests = tests_by_model.get(uid, [])
-        names = {(t["test_metadata"]["name"], t.get("column_name")) for t in tests if t.get("test_metadata")}
-        single = any(("not_null", column) in names for kind, column in names if kind == "unique" and column)
-        compound = any(kind in PRIMARY_KEY_TESTS for kind, _ in names)
-        if not (single or compound):
-            gaps.append(uid)
-    return gaps
-
-
-def _layer(node: dict) -> str:
-    return node["original_file_path"].split("/")[1] if node["resource_type"] == "model" else node["resource_type"]
-
-
-def _layer_breaches(manifest: dict) -> list[str]:
-    """Staging reads only sources and seeds; nothing outside staging reads a source."""
-    breaches = []
-    for uid, node in _models(manifest).items():
-        parents = node["depends_on"]["nodes"]
-        if _layer(node) == "staging":
-            breaches += [f"{uid} <- {p}" for p in parents if p.split(".")[0] not in ("source", "seed")]
-        else:
-            breaches += [f"{uid} <- {p}" for p in parents if p.startswith("source.")]
-    return breaches
-
-
-def test_every_model_has_a_key_descriptions_and_reads_its_own_layer(built: BuiltWarehouse) -> None:
-    """The project's modelling rules, checked on the parsed manifest and the built warehouse, no exemptions:
-    a primary-key test on every model, a description on every model and on every column the database holds,
-    staging reading only sources and seeds, and only staging reading sources."""
-    parsed = run_dbt(built.wh, ["parse"], built.work)
-    assert parsed.success
-    manifest = _manifest(built.work)
-    models = _models(manifest)
-    assert any("berka" in n["original_file_path"] for n in models.values())  # the Czech bank's models are checked
-    assert _primary_key_gaps(manifest) == []
-    assert _layer_breaches(manifest) == []
-    undocumented = []
-    for uid, node in models.items():
-        if not node["description"].strip():
-            undocumented.append(uid)
-        built_columns = query(
-            built.wh,
-            "select column_name from information_schema.columns where table_schema = %s and table_name = %s",
-            (node["schema"], node["alias"]),
-        )
-        assert built_columns, uid
-        described = {name for name, column in node["columns"].items() if column["description"].strip()}
-        undocumented += [f"{uid}.{c}" for (c,) in built_columns if c not in described]
-    assert undocumented == []
-    assert undocumented_source_columns(built.wh, manifest, ("raw_core_banking", "raw_bank_api")) == []
-
-
-def test_model_rules_catch_a_breach() -> None:
-    """The rule checks above fail on a manifest that breaks them (so an empty list means something)."""
-    model = {
-        "resource_type": "model",
-        "package_name": "bank_warehouse",
-        "original_file_path": "models/staging/x/stg_x.sql",
-        "depends_on": {"nodes": ["model.bank_warehouse.stg_y", "seed.bank_warehouse.codes"]},
+    model = {"resource_type": "model", "package_name": "bank_warehouse", "columns": {}}
+    seed = {"resource_type": "seed", "package_name": "bank_warehouse", "unique_id": "seed.s"}
+    manifest = {
+        "nodes": {
+            "model.keyed": model,
+            "model.half": model,
+            "model.other_column": model,
+            "model.compound": model,
+            "test.1": test("model.keyed", "unique", "id"),
+            "test.2": test("model.keyed", "not_null", "id"),
+            "test.3": test("model.half", "unique", "id"),
+            "test.4": test("model.other_column", "unique", "id"),
+            "test.5": test("model.other_column", "not_null", "name"),
+            "test.6": test("model.compound", "unique", "id"),
+            "test.7": test("model.compound", "expect_compound_columns_to_be_unique", None),
+            "seed.s": {**seed, "columns": {"code": {"description": "A code."}, "label": {"description": " "}}},
+        }
     }
-    mart = {**model, "original_file_path": "models/marts/m.sql", "depends_on": {"nodes": ["source.bank_warehouse.a.b"]}}
-    keyed = {**model, "original_file_path": "models/staging/x/stg_k.sql", "depends_on": {"nodes": []}}
-    tests = {
-        "test.u": {
-            "resource_type": "test",
-            "attached_node": "model.k",
-            "column_name": "id",
-            "test_metadata": {"name": "unique"},
-        },
-        "test.n": {
-            "resource_type": "test",
-            "attached_node": "model.k",
-            "column_name": "id",
-            "test_metadata": {"name": "not_null"},
-        },
-        "test.half": {
-            "resource_type": "test",
-            "attached_node": "model.x",
-            "column_name": "id",
-            "test_metadata": {"name": "unique"},
-        },
-    }
-    manifest = {"nodes": {"model.x": model, "model.m": mart, "model.k": keyed, **tests}}
-    assert _primary_key_gaps(manifest) == ["model.x", "model.m"]
-    assert _layer_breaches(manifest) == [
-        "model.x <- model.bank_warehouse.stg_y",
-        "model.m <- source.bank_warehouse.a.b",
-    ]
+    assert _unique_keys_allowing_null(manifest) == ["model.half", "model.other_column"]
+    assert _undescribed_seed_and_snapshot_columns(manifest) == ["seed.s.label"]
 
 
 LAYER_ORDER = {"marts": 0, "intermediate": 1, "staging": 2}
@@ -226,7 +301,10 @@ LAYER_ORDER = {"marts": 0, "intermediate": 1, "staging": 2}
 
 def _traces_to_source(manifest: dict, uid: str, through_intermediate: bool = False) -> bool:
     """True when a chain of model parents leads from uid down the layers (marts, intermediate, staging, never
-    back up) through at least one intermediate model to a staging model that reads a source."""
+    back up) through at least one intermediate model to a staging model that reads a source.
+
+    dbt-bouncer checks each edge (marts read intermediate and marts, intermediate reads staging and intermediate,
+    staging reads no model); that a fact reaches a source at all, rather than only seeds, takes this walk."""
     node = manifest["nodes"][uid]
     here = _layer(node)
     for parent in node["depends_on"]["nodes"]:
@@ -244,11 +322,9 @@ def _traces_to_source(manifest: dict, uid: str, through_intermediate: bool = Fal
     return False
 
 
-def test_docs_generate_catalogs_every_mart_and_traces_facts_to_sources(built: BuiltWarehouse) -> None:
-    docs = run_dbt(built.wh, ["docs", "generate"], built.work)
-    assert docs.success
-    catalog = json.loads((built.work / "target" / "catalog.json").read_text())
-    manifest = _manifest(built.work)
+def test_docs_generate_catalogs_every_mart_and_traces_facts_to_sources(catalogued: Path) -> None:
+    catalog = json.loads((catalogued / "catalog.json").read_text())
+    manifest = json.loads((catalogued / "manifest.json").read_text())
     marts = {uid for uid, n in _models(manifest).items() if _layer(n) == "marts"}
     assert len(marts) >= 10
     assert sorted(marts - set(catalog["nodes"])) == []
