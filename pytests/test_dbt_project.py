@@ -161,7 +161,9 @@ def test_project_follows_its_conventions_dbt_bouncer(catalogued: Path, tmp_path:
     } <= checks
     checked = {r["unique_id"] for r in lint.results}
     manifest = json.loads((catalogued / "manifest.json").read_text())
+    catalog = json.loads((catalogued / "catalog.json").read_text())
     assert set(_models(manifest)) <= checked
+    assert sorted(set(_models(manifest)) - set(catalog["nodes"])) == []  # every model is built, so its columns count
     assert any(".stg_berka__" in uid for uid in checked)
 
 
