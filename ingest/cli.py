@@ -54,7 +54,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--berka-dir",
         type=Path,
         default=None,
-        help="folder holding account.asc … trans.asc (default: $BANKWH_BERKA_DIR or ../shared/data/berka)",
+        help="folder holding account.asc … trans.asc, plain or .gz (default: $BANKWH_BERKA_DIR, else the copy "
+        "shipped in data_sets/berka)",
     )
     parser.add_argument("--quiet", action="store_true", help="print only the summary table")
     parser.set_defaults(func=_ingest)

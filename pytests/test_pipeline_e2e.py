@@ -287,7 +287,10 @@ def test_berka_source_alone_loads_the_czech_bank(nights: Nights, berka_dir: Path
     assert state.is_completed(), state.message
     summary = state.result()
     assert list(summary["ingest"]) == ["berka"] and summary["status"] == "built"
-    lines = sum(1 for _ in (berka_dir / "trans.asc").open(encoding="ascii", errors="replace")) - 1
+    from ingest.berka_source import berka_paths, read_delivered
+
+    (trans,) = [p for p in berka_paths(berka_dir) if p.name.startswith("trans.")]
+    lines = len(read_delivered(trans).splitlines()) - 1
     (loaded,) = _query(nights.wh, "select count(*) from raw_berka.trans")[0]
     assert loaded == lines and summary["ingest"]["berka"]["rows"] >= lines
     (staged,) = _query(nights.wh, "select count(*) from staging.stg_berka__transaction")[0]
