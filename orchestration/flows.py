@@ -371,7 +371,10 @@ def export_delta(wh, root: str, schema: str, full: bool) -> list[dict[str, Any]]
         publish.restore_delta(config.root, before, log=logger.warning)
         raise
     logger.info("Delta export:\n%s", summary_table(results))
-    return _export_rows(results)
+    rows = _export_rows(results)
+    for row in rows:  # what publish-night puts back if PostgreSQL refuses the switch
+        row["previous_version"] = before.get(row["mart"], -1)
+    return rows
 
 
 @task(name="publish-night", timeout_seconds=600, **RETRY_DB)
@@ -383,15 +386,12 @@ def publish_night(wh, root: str, record: Any, exported: list[dict[str, Any]]) ->
     from orchestration import publish
 
     logger = get_run_logger()
-    before = {row["mart"]: row["version"] for row in exported}
-    record.delta_versions = dict(before)
+    record.delta_versions = {row["mart"]: row["version"] for row in exported}
     try:
         stored = publish.publish(wh, record)
     except BaseException:
-        with wh.cursor() as cur:
-            published = publish.last_published(cur)
-        previous = published.delta_versions if published else {}
-        publish.restore_delta(Path(root), {m: previous.get(m, -1) for m in before}, log=logger.warning)
+        before = {row["mart"]: row["previous_version"] for row in exported}
+        publish.restore_delta(Path(root), before, log=logger.warning)
         raise
     publish.record_in_delta(Path(root), stored)
     logger.info("%s", stored.describe())

@@ -196,21 +196,23 @@ def publish(wh, record: PublishedRun, attempts: int = 120, lock_timeout_ms: int 
 
     import psycopg2.errors
 
+    with wh.cursor() as cur:  # counted before the switch: readers must not wait for it
+        ensure_record_table(cur)
+        rows = {}
+        for mart in relations(cur, record.schema):
+            cur.execute(f"select count(*) from {_ident(record.schema)}.{_ident(mart)}")
+            rows[mart] = int(cur.fetchone()[0])
+    record.mart_rows = rows
     for attempt in range(1, attempts + 1):
         conn = wh.connect()
         try:
             with conn.cursor() as cur:
-                ensure_record_table(cur)
-                conn.commit()
                 # one publisher at a time, even outside the nightly lock (a second one waits here)
                 cur.execute("select pg_advisory_xact_lock(hashtext('bankwh.publish'))")
                 cur.execute(f"set local lock_timeout = '{int(lock_timeout_ms)}ms'")
                 marts = switch_views(cur, record.schema)
-                rows = {}
-                for mart in marts:
-                    cur.execute(f"select count(*) from {_ident(record.schema)}.{_ident(mart)}")
-                    rows[mart] = int(cur.fetchone()[0])
-                record.mart_rows = rows
+                if set(marts) != set(rows):
+                    raise RuntimeError(f"the marts of {record.schema} changed while it was being published")
                 cur.execute(
                     f"insert into {RECORD_TABLE} (run_id, schema_name, dbt_invocation_id, dlt_load_ids, "
                     "delta_versions, mart_rows) values (%s, %s, %s, %s, %s, %s) returning published_at",

@@ -289,6 +289,32 @@ def test_readers_see_one_whole_night_at_a_time(prefect_harness, clean_env, sales
     assert seen[0] == (200, 4) and seen[-1] == (202, 5)
 
 
+def test_a_switch_refused_by_postgresql_rolls_delta_back(prefect_harness, clean_env, sales_db, tiny_project, tmp_path):
+    """The export ran, then PostgreSQL refused the switch (here: someone created a table among the published
+    views): the Delta tables go back to the published night, so neither store shows the unpublished one."""
+    from orchestration import publish
+    from orchestration.flows import nightly
+
+    delta = tmp_path / "delta"
+    params = dict(sources=[], database=sales_db.database, dbt_project_dir=str(tiny_project), delta_root=str(delta))
+    assert nightly(**params)["status"] == "published"
+    before = _mart_fingerprints(sales_db)
+    with sales_db.cursor() as cur:
+        record = publish.last_published(cur)
+        cur.execute("insert into src.sales values (1001, 1, '2025-05-02', 10.00)")
+        cur.execute("create table marts.rogue (id int)")
+    state = nightly(**params, return_state=True)
+    assert state.is_failed()
+    with pytest.raises(RuntimeError, match=r"holds tables \(rogue\)"):
+        state.result()
+    assert DeltaTable(str(delta / "fact_sales")).to_pyarrow_table().num_rows == 200
+    with sales_db.cursor() as cur:
+        cur.execute("drop table marts.rogue")
+        assert publish.last_published(cur).run_id == record.run_id
+    assert _mart_fingerprints(sales_db) == before
+    assert publish.disagreements(delta, record) == []
+
+
 def test_cli_night_that_fails_its_gate_exits_1_naming_the_test(
     prefect_harness, clean_env, sales_db, tiny_project, tmp_path, capsys, monkeypatch
 ):
