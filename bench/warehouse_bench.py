@@ -62,7 +62,7 @@ def _timed(results: dict[str, Any], key: str, func: Callable[[], Any]) -> Any:
 
 
 def _dbt_build(extra: list[str] | None = None) -> None:
-    from orchestration.dbt_cli import invoke
+    from orchestration.transform_cli import invoke
 
     if invoke(["build", "--threads", "4", "--quiet", *(extra or [])]) != 0:
         raise RuntimeError("dbt build failed during the benchmark")

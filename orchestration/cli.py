@@ -16,7 +16,7 @@ COMMAND_MODULES = [
     "bank_sim.cli",
     "bank_sim.api_cli",
     "ingest.cli",
-    "orchestration.dbt_cli",
+    "orchestration.transform_cli",  # not dbt_*: dbt imports every dbt_* module on sys.path as a plugin
     "orchestration.flow_cli",
 ]
 

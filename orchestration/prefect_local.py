@@ -31,7 +31,7 @@ def start(log: Callable[[str], None] = print) -> str | None:
         return None
     from prefect.server.api.server import SubprocessASGIServer
 
-    timeout = int(float(os.environ.get("BANKWH_PREFECT_START_TIMEOUT_S", START_TIMEOUT_S)))
+    timeout = max(1, int(float(os.environ.get("BANKWH_PREFECT_START_TIMEOUT_S", START_TIMEOUT_S))))
     for attempt in range(1, START_ATTEMPTS + 1):
         server = SubprocessASGIServer()  # the instance Prefect's client uses too (one per process)
         if server.running:  # started by someone else in this process (a test harness): theirs to stop

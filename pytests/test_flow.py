@@ -810,10 +810,17 @@ def test_retry_decision_is_by_exception_type_not_by_words():
     assert not is_transient(RuntimeError("2 landing file(s) failed: connection column missing"))
 
 
-def test_deployment_entrypoint_loads_the_flow_from_its_file():
+def test_deployment_entrypoint_loads_the_flow_from_its_file(monkeypatch):
     """`prefect deploy` and a worker load the flow from the file path in prefect.yaml, outside the package: the
-    module must import without relative imports ("Empty module name" before)."""
+    module must import without relative imports ("Empty module name" before). Loading puts the flow's folder on
+    sys.path, where dbt then imports every `dbt_*` module as a plugin: the folder must hold none."""
+    import sys
+
     from prefect.flows import load_flow_from_entrypoint
 
+    monkeypatch.setattr(sys, "path", list(sys.path))  # loading the file extends sys.path; undo it afterwards
     entrypoint = flow_cli.load_deployment()["entrypoint"]
+    path = PROJECT_ROOT / entrypoint.split(":")[0]
     assert load_flow_from_entrypoint(str(PROJECT_ROOT / entrypoint)).name == "nightly"
+    assert str(path.parent) in sys.path
+    assert sorted(p.name for p in path.parent.glob("dbt_*.py")) == []
