@@ -7,8 +7,9 @@ dbt runs in-process (dbtRunner), so it sees the same PostgreSQL as every other c
 from __future__ import annotations
 
 import argparse
+import os
 
-from . import PROJECT_ROOT, warehouse
+from . import PROJECT_ROOT, publish, warehouse
 
 DEFAULT_THREADS = 4
 
@@ -19,8 +20,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="build and test the warehouse with dbt (seeds, snapshots, models, tests)",
         description=(
             "Run `dbt build` on the project at the repository root against the warehouse database: seeds, "
-            "snapshots, staging/intermediate/marts models and every test, in dependency order. Any other dbt "
-            "option goes after `--`, e.g. `bankwh build --select marts+ -- --fail-fast`."
+            "snapshots, staging/intermediate/marts models and every test, in dependency order. The marts go to "
+            "schema marts_dev (or $BANKWH_MARTS_SCHEMA): a build never changes what readers see; `bankwh run` "
+            "publishes a night. Any other dbt option goes after `--`, e.g. `bankwh build --select marts+ -- "
+            "--fail-fast`."
         ),
     )
     build.add_argument("--threads", type=int, default=DEFAULT_THREADS, help="dbt threads (default: %(default)s)")
@@ -35,7 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "docs",
         help="generate or serve the dbt documentation site",
         description="`generate` writes the documentation site (catalog of every model, column, source and seed) "
-        "into target/; `serve` serves it on localhost.",
+        "into target/, the marts as the published night shows them; `serve` serves it on localhost.",
     )
     actions = docs.add_subparsers(dest="action", metavar="ACTION", required=True)
     generate = actions.add_parser(
@@ -98,6 +101,12 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _docs(args: argparse.Namespace) -> int:
+    if args.action == "generate" and not os.environ.get(publish.SCHEMA_ENV):
+        # the docs describe the marts readers see: the catalog is read from the published night's schema
+        with warehouse.resolve().cursor() as cur:
+            published = publish.last_published(cur)
+        if published is not None:
+            os.environ[publish.SCHEMA_ENV] = published.schema
     if args.action == "serve":
         return invoke(["docs", "serve", "--port", str(args.port), *_extra(args)])
     return invoke(["docs", "generate", *_extra(args)])
