@@ -16,6 +16,6 @@ select
     round(100.0 * count(*) filter (where loans.status = 'defaulted') / count(*), 1) as default_rate_pct
 from {{ ref('fact_loans') }} as loans
 left join best_card on loans.account_key = best_card.account_key
-where loans.source_system = 'berka'
+where loans.source_system = {{ source_system('berka') }}
 group by best_card.card_rank
 order by default_rate_pct desc

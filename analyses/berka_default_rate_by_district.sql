@@ -8,7 +8,7 @@ select
     round(sum(loans.principal_eur), 0) as principal_eur
 from {{ ref('fact_loans') }} as loans
 inner join {{ ref('dim_clients') }} as clients on loans.client_key = clients.client_key
-where loans.source_system = 'berka'
+where loans.source_system = {{ source_system('berka') }}
 group by clients.city, clients.region
 having count(*) >= 15
 order by default_rate_pct desc, loans desc

@@ -9,6 +9,6 @@ select
     round(sum(facts.amount_eur), 0) as net_eur
 from {{ ref('fact_transactions') }} as facts
 inner join {{ ref('dim_dates') }} as dates on facts.date_key = dates.date_key
-where facts.source_system = 'berka'
+where facts.source_system = {{ source_system('berka') }}
 group by dates.year_month
 order by dates.year_month

@@ -7,6 +7,6 @@ select
     sum(revenue.revenue_eur) as net_eur
 from {{ ref('fact_revenue') }} as revenue
 inner join {{ ref('dim_dates') }} as dates on revenue.date_key = dates.date_key
-where revenue.source_system = 'berka'
+where revenue.source_system = {{ source_system('berka') }}
 group by dates.year_quarter
 order by dates.year_quarter

@@ -16,5 +16,3 @@
     coalesce(to_char({{ expr }}, 'YYYYMMDD')::integer, -1)
 {%- endmacro %}
 
-{#- The source system every core-banking row carries into the marts (the Czech bank adds 'berka'). -#}
-{% macro core_banking_system() -%}'core_banking'{%- endmacro %}

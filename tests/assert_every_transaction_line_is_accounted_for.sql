@@ -11,12 +11,12 @@ counts as (
         (select count(*) from {{ source('core_banking', 'transactions') }}) as raw_rows,
         (
             select count(*) from {{ ref('fact_transactions') }}
-            where source_system = {{ core_banking_system() }}
+            where source_system = {{ source_system('core_banking') }}
         ) as fact_rows,
         (select count(*) from {{ ref('int_transactions_rejected') }}) as rejected_rows,
         (
             select coalesce(sum(rows_delivered - 1), 0) from {{ ref('fact_transactions') }}
-            where source_system = {{ core_banking_system() }}
+            where source_system = {{ source_system('core_banking') }}
         ) as duplicate_rows
 )
 

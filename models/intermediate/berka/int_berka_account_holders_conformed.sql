@@ -5,6 +5,6 @@ select
     'berka-' || account_id as account_id,
     'berka-' || client_id as client_id,
     disposition_type as holder_role,
-    'berka'::text as source_system
+    {{ source_system('berka') }} as source_system
 from {{ ref('stg_berka__disposition') }}
 where is_valid

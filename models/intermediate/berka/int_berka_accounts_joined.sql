@@ -35,7 +35,7 @@ select
     accounts.statement_frequency,
     accounts.district_id,
     coalesce(disponents.disponent_count, 0) as disponent_count,
-    'berka'::text as source_system
+    {{ source_system('berka') }} as source_system
 from accounts
 left join owners on accounts.account_id = owners.account_id
 left join disponents on accounts.account_id = disponents.account_id

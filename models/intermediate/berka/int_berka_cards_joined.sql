@@ -8,7 +8,7 @@ select
     cards.card_type,
     cards.issued_at,
     cards.issued_on,
-    'berka'::text as source_system
+    {{ source_system('berka') }} as source_system
 from {{ ref('stg_berka__card') }} as cards
 inner join {{ ref('stg_berka__disposition') }} as disp on cards.disp_id = disp.disp_id
 where cards.is_valid and disp.is_valid

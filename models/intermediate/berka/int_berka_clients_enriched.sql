@@ -33,7 +33,7 @@ select
     districts.region,
     'CZ'::text as country,
     first_account.onboarded_on,
-    'berka'::text as source_system
+    {{ source_system('berka') }} as source_system
 from clients
 left join districts on clients.district_id = districts.district_id
 left join first_account on clients.client_id = first_account.client_id

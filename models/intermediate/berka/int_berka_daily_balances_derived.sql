@@ -78,5 +78,5 @@ select
         when abs(closing_balance - (previous_closing_balance + day_movements)) = 0.10 then 'rounding_0_10'
         else 'inconsistent'
     end as balance_check,
-    'berka'::text as source_system
+    {{ source_system('berka') }} as source_system
 from checked

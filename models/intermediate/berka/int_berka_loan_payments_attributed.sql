@@ -36,7 +36,7 @@ select
     fx.fx_rate_basis,
     0::numeric(18, 2) as interest_paid,
     trans.amount as principal_paid,
-    'berka'::text as source_system
+    {{ source_system('berka') }} as source_system
 from trans
 left join loans on trans.account_id = loans.account_id
 left join fx on trans.currency = fx.currency and trans.booked_on >= fx.valid_from and trans.booked_on < fx.valid_to

@@ -25,7 +25,7 @@ select
     loans.status_code as source_status_code,
     loans.contract_state,
     loans.repayment_state,
-    'berka'::text as source_system
+    {{ source_system('berka') }} as source_system
 from {{ ref('stg_berka__loan') }} as loans
 left join owners on loans.account_id = owners.account_id
 where loans.is_valid

@@ -5,7 +5,7 @@ select
     products.product_name,
     products.product_type,
     'CZK'::text as currency,
-    'berka'::text as source_system
+    {{ source_system('berka') }} as source_system
 from (
     values
     ('berka_current_account', 'Current account (Czech bank)', 'current_account'),

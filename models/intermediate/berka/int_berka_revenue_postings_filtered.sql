@@ -15,6 +15,6 @@ select
     -signed_amount as revenue_amount,
     currency,
     k_symbol_code as source_k_symbol_code,
-    'berka'::text as source_system
+    {{ source_system('berka') }} as source_system
 from {{ ref('stg_berka__transaction') }}
 where is_valid and transaction_type in ('statement_fee', 'interest_credited', 'penalty_interest')

@@ -9,7 +9,7 @@
 } %}
 {%- for entity, business_key in entities.items() %}
     select
-        'berka'::text as source_system,
+        {{ source_system('berka') }} as source_system,
         '{{ entity }}'::text as entity,
         {{ business_key }}::text as business_key,
         rejection_reason,

@@ -8,6 +8,6 @@ select
     payment_purpose,
     recipient_bank,
     recipient_account,
-    'berka'::text as source_system
+    {{ source_system('berka') }} as source_system
 from {{ ref('stg_berka__standing_order') }}
 where is_valid

@@ -31,7 +31,7 @@ loaded as (
 )
 
 select
-    'berka'::text as source_system,
+    {{ source_system('berka') }} as source_system,
     'berka-' || trans.trans_id as transaction_id,
     trans.trans_id as source_trans_id,
     'berka-' || trans.account_id as account_id,

@@ -16,7 +16,7 @@ ranked as (
 )
 
 select
-    {{ core_banking_system() }}::text as source_system,
+    {{ source_system('core_banking') }} as source_system,
     transaction_id,
     label,
     label = 'fraud' as is_fraud,

@@ -17,7 +17,7 @@ ranked as (
 )
 
 select
-    {{ core_banking_system() }}::text as source_system,
+    {{ source_system('core_banking') }} as source_system,
     loan_id,
     client_id,
     account_id,

@@ -11,7 +11,7 @@
 } %}
 {%- for entity, business_key in entities.items() %}
     select
-        {{ core_banking_system() }}::text as source_system,
+        {{ source_system('core_banking') }} as source_system,
         '{{ entity }}'::text as entity,
         ({{ business_key }})::text as business_key,
         rejection_reason,

@@ -10,7 +10,7 @@ ranked as (
 )
 
 select
-    {{ core_banking_system() }}::text as source_system,
+    {{ source_system('core_banking') }} as source_system,
     response_id,
     client_id,
     survey_date,

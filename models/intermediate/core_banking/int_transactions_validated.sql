@@ -1,8 +1,8 @@
 {#-
     Every staged transaction row with its final verdict: the staging checks plus unknown_account (an account_id
-    that no valid accounts row names), which needs the accounts and so is decided here. The contract's order of
-    checks is kept: missing_mandatory, invalid_amount, invalid_date and invalid_iban come before
-    unknown_account, unknown_currency and future_date after it.
+    that no valid accounts row names), which needs the accounts and so is decided here, at its place in the house order
+    of reasons (macros/rejection_reasons.sql): after the unreadable, missing and invalid_iban values, before
+    unknown_currency and future_date.
 -#}
 with
 
@@ -19,12 +19,10 @@ known_accounts as (
 checked as (
     select
         staged.*,
-        case
-            when staged.rejection_reason in ('missing_mandatory', 'invalid_amount', 'invalid_date', 'invalid_iban')
-                then staged.rejection_reason
-            when known_accounts.account_id is null then 'unknown_account'
-            else staged.rejection_reason
-        end as checked_rejection_reason
+        {{ first_rejection_reason(
+            'staged.rejection_reason',
+            rejection_reason(unknown_account='known_accounts.account_id is null')
+        ) }} as checked_rejection_reason
     from staged
     left join known_accounts on staged.account_id = known_accounts.account_id
 )

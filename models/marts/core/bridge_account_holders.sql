@@ -24,7 +24,7 @@ holders as (
         client_id,
         'owner' as holder_role
     from accounts
-    where source_system != 'berka'
+    where source_system != {{ source_system('berka') }}
 
     union all
 

@@ -18,12 +18,11 @@ parsed as (
 flagged as (
     select
         *,
-        case
-            when rate_date is null or currency is null or rate_per_eur is null then 'missing_mandatory'
-            when currency not in (select iso.currency_code from {{ ref('iso_currencies') }} as iso)
-                then 'unknown_currency'
-            when rate_per_eur <= 0 then 'out_of_range'
-        end as rejection_reason
+        {{ rejection_reason(
+            missing_mandatory="rate_date is null or currency is null or rate_per_eur is null",
+            unknown_currency=is_unknown_currency('currency'),
+            out_of_range="rate_per_eur <= 0"
+        ) }} as rejection_reason
     from parsed
 )
 

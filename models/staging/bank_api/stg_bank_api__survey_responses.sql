@@ -22,10 +22,10 @@ parsed as (
 flagged as (
     select
         *,
-        case
-            when response_id is null or client_id is null or survey_date is null then 'missing_mandatory'
-            when nps_score not between 0 and 10 or csat_score not between 1 and 5 then 'out_of_range'
-        end as rejection_reason
+        {{ rejection_reason(
+            missing_mandatory="response_id is null or client_id is null or survey_date is null",
+            out_of_range="nps_score not between 0 and 10 or csat_score not between 1 and 5"
+        ) }} as rejection_reason
     from parsed
 )
 

@@ -41,11 +41,11 @@ parsed as (
 flagged as (
     select
         *,
-        case
-            when has_unreadable_integer then 'invalid_integer'
-            when has_unreadable_date then 'invalid_date'
-            when card_id is null or disp_id is null or issued_at is null then 'missing_mandatory'
-        end as rejection_reason
+        {{ rejection_reason(
+            invalid_integer="has_unreadable_integer",
+            invalid_date="has_unreadable_date",
+            missing_mandatory="card_id is null or disp_id is null or issued_at is null"
+        ) }} as rejection_reason
     from parsed
 )
 

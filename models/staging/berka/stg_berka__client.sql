@@ -38,11 +38,11 @@ decoded as (
 flagged as (
     select
         *,
-        case
-            when has_unreadable_integer then 'invalid_integer'
-            when {{ is_unreadable('birth_number', 'birth_date') }} then 'invalid_date'
-            when client_id is null or district_id is null or birth_date is null then 'missing_mandatory'
-        end as rejection_reason
+        {{ rejection_reason(
+            invalid_integer="has_unreadable_integer",
+            invalid_date=is_unreadable('birth_number', 'birth_date'),
+            missing_mandatory="client_id is null or district_id is null or birth_date is null"
+        ) }} as rejection_reason
     from decoded
 )
 

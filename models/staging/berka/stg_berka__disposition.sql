@@ -41,10 +41,10 @@ parsed as (
 flagged as (
     select
         *,
-        case
-            when has_unreadable_integer then 'invalid_integer'
-            when disp_id is null or client_id is null or account_id is null then 'missing_mandatory'
-        end as rejection_reason
+        {{ rejection_reason(
+            invalid_integer="has_unreadable_integer",
+            missing_mandatory="disp_id is null or client_id is null or account_id is null"
+        ) }} as rejection_reason
     from parsed
 )
 

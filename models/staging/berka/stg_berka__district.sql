@@ -52,10 +52,10 @@ parsed as (
 flagged as (
     select
         *,
-        case
-            when has_unreadable_number then 'invalid_integer'
-            when district_id is null then 'missing_mandatory'
-        end as rejection_reason
+        {{ rejection_reason(
+            invalid_integer="has_unreadable_number",
+            missing_mandatory="district_id is null"
+        ) }} as rejection_reason
     from parsed
 )
 

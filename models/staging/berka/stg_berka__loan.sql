@@ -48,13 +48,12 @@ parsed as (
 flagged as (
     select
         *,
-        case
-            when has_unreadable_integer then 'invalid_integer'
-            when has_unreadable_date then 'invalid_date'
-            when has_unreadable_amount then 'invalid_amount'
-            when loan_id is null or account_id is null or granted_on is null or amount is null
-                then 'missing_mandatory'
-        end as rejection_reason
+        {{ rejection_reason(
+            invalid_integer="has_unreadable_integer",
+            invalid_date="has_unreadable_date",
+            invalid_amount="has_unreadable_amount",
+            missing_mandatory="loan_id is null or account_id is null or granted_on is null or amount is null"
+        ) }} as rejection_reason
     from parsed
 )
 

@@ -44,11 +44,11 @@ parsed as (
 flagged as (
     select
         *,
-        case
-            when has_unreadable_integer then 'invalid_integer'
-            when has_unreadable_amount then 'invalid_amount'
-            when order_id is null or account_id is null or amount is null then 'missing_mandatory'
-        end as rejection_reason
+        {{ rejection_reason(
+            invalid_integer="has_unreadable_integer",
+            invalid_amount="has_unreadable_amount",
+            missing_mandatory="order_id is null or account_id is null or amount is null"
+        ) }} as rejection_reason
     from parsed
 )
 

@@ -64,14 +64,13 @@ translated as (
 flagged as (
     select
         *,
-        case
-            when has_unreadable_integer then 'invalid_integer'
-            when has_unreadable_date then 'invalid_date'
-            when has_unreadable_amount then 'invalid_amount'
-            when trans_id is null or account_id is null or booked_on is null or type_code is null
-                or amount is null or balance is null
-                then 'missing_mandatory'
-        end as rejection_reason
+        {{ rejection_reason(
+            invalid_integer="has_unreadable_integer",
+            invalid_date="has_unreadable_date",
+            invalid_amount="has_unreadable_amount",
+            missing_mandatory="trans_id is null or account_id is null or booked_on is null or type_code is null
+                or amount is null or balance is null"
+        ) }} as rejection_reason
     from translated
 )
 

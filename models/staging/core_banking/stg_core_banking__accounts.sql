@@ -34,15 +34,13 @@ parsed as (
 flagged as (
     select
         *,
-        case
-            when account_id is null or client_id is null or currency is null or updated_at is null
-                then 'missing_mandatory'
-            when has_unreadable_date then 'invalid_date'
-            when has_unreadable_amount then 'invalid_amount'
-            when currency not in (select iso.currency_code from {{ ref('iso_currencies') }} as iso)
-                then 'unknown_currency'
-            when iban is not null and not {{ is_valid_iban('iban') }} then 'invalid_iban'
-        end as rejection_reason
+        {{ rejection_reason(
+            missing_mandatory="account_id is null or client_id is null or currency is null or updated_at is null",
+            invalid_date="has_unreadable_date",
+            invalid_amount="has_unreadable_amount",
+            unknown_currency=is_unknown_currency('currency'),
+            invalid_iban="iban is not null and not " ~ is_valid_iban('iban')
+        ) }} as rejection_reason
     from parsed
 )
 

@@ -24,13 +24,12 @@ parsed as (
 flagged as (
     select
         *,
-        case
-            when has_unreadable_amount then 'invalid_amount'
-            when has_unreadable_date then 'invalid_date'
-            when account_id is null or balance_date is null or closing_balance is null then 'missing_mandatory'
-            when currency not in (select iso.currency_code from {{ ref('iso_currencies') }} as iso)
-                then 'unknown_currency'
-        end as rejection_reason
+        {{ rejection_reason(
+            invalid_amount="has_unreadable_amount",
+            invalid_date="has_unreadable_date",
+            missing_mandatory="account_id is null or balance_date is null or closing_balance is null",
+            unknown_currency=is_unknown_currency('currency')
+        ) }} as rejection_reason
     from parsed
 )
 

@@ -36,10 +36,10 @@ parsed as (
 flagged as (
     select
         *,
-        case
-            when has_unreadable_date then 'invalid_date'
-            when client_id is null or updated_at is null then 'missing_mandatory'
-        end as rejection_reason
+        {{ rejection_reason(
+            invalid_date="has_unreadable_date",
+            missing_mandatory="client_id is null or updated_at is null"
+        ) }} as rejection_reason
     from parsed
 )
 

@@ -22,11 +22,11 @@ parsed as (
 flagged as (
     select
         *,
-        case
-            when has_unreadable_date then 'invalid_date'
-            when transaction_id is null or label is null or reported_on is null then 'missing_mandatory'
-            when label not in ('fraud', 'genuine') then 'unknown_code'
-        end as rejection_reason
+        {{ rejection_reason(
+            invalid_date="has_unreadable_date",
+            missing_mandatory="transaction_id is null or label is null or reported_on is null",
+            unknown_code="label not in ('fraud', 'genuine')"
+        ) }} as rejection_reason
     from parsed
 )
 

@@ -26,15 +26,13 @@ parsed as (
 flagged as (
     select
         *,
-        case
-            when has_unreadable_number then 'invalid_amount'
-            when has_unreadable_date then 'invalid_date'
-            when payment_id is null or loan_id is null or paid_on is null or amount is null or currency is null
-                then 'missing_mandatory'
-            when currency not in (select iso.currency_code from {{ ref('iso_currencies') }} as iso)
-                then 'unknown_currency'
-            when paid_on > delivery_date then 'future_date'
-        end as rejection_reason
+        {{ rejection_reason(
+            invalid_amount="has_unreadable_number",
+            invalid_date="has_unreadable_date",
+            missing_mandatory="payment_id is null or loan_id is null or paid_on is null or amount is null or currency is null",
+            unknown_currency=is_unknown_currency('currency'),
+            future_date="paid_on > delivery_date"
+        ) }} as rejection_reason
     from parsed
 )
 

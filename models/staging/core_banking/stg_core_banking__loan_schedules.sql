@@ -26,12 +26,11 @@ parsed as (
 flagged as (
     select
         *,
-        case
-            when has_unreadable_number then 'invalid_amount'
-            when has_unreadable_date then 'invalid_date'
-            when loan_id is null or installment_no is null or due_date is null or principal_due is null
-                then 'missing_mandatory'
-        end as rejection_reason
+        {{ rejection_reason(
+            invalid_amount="has_unreadable_number",
+            invalid_date="has_unreadable_date",
+            missing_mandatory="loan_id is null or installment_no is null or due_date is null or principal_due is null"
+        ) }} as rejection_reason
     from parsed
 )
 

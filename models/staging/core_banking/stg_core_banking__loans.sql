@@ -34,14 +34,13 @@ parsed as (
 flagged as (
     select
         *,
-        case
-            when loan_id is null or client_id is null or principal is null and not has_unreadable_number
-                or currency is null or updated_at is null and not has_unreadable_date then 'missing_mandatory'
-            when has_unreadable_number then 'invalid_amount'
-            when has_unreadable_date then 'invalid_date'
-            when currency not in (select iso.currency_code from {{ ref('iso_currencies') }} as iso)
-                then 'unknown_currency'
-        end as rejection_reason
+        {{ rejection_reason(
+            missing_mandatory="loan_id is null or client_id is null or principal is null or currency is null
+                or updated_at is null",
+            invalid_amount="has_unreadable_number",
+            invalid_date="has_unreadable_date",
+            unknown_currency=is_unknown_currency('currency')
+        ) }} as rejection_reason
     from parsed
 )
 

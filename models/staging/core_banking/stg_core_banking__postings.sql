@@ -26,15 +26,14 @@ parsed as (
 flagged as (
     select
         *,
-        case
-            when has_unreadable_amount then 'invalid_amount'
-            when has_unreadable_date then 'invalid_date'
-            when posting_id is null or account_id is null or posting_date is null or amount is null
-                or currency is null or posting_type is null then 'missing_mandatory'
-            when currency not in (select iso.currency_code from {{ ref('iso_currencies') }} as iso)
-                then 'unknown_currency'
-            when posting_date > delivery_date then 'future_date'
-        end as rejection_reason
+        {{ rejection_reason(
+            invalid_amount="has_unreadable_amount",
+            invalid_date="has_unreadable_date",
+            missing_mandatory="posting_id is null or account_id is null or posting_date is null or amount is null
+                or currency is null or posting_type is null",
+            unknown_currency=is_unknown_currency('currency'),
+            future_date="posting_date > delivery_date"
+        ) }} as rejection_reason
     from parsed
 )
 

@@ -26,13 +26,11 @@ parsed as (
 flagged as (
     select
         *,
-        case
-            when product_code is null or updated_at is null then 'missing_mandatory'
-            when currency is not null
-                and currency not in (select iso.currency_code from {{ ref('iso_currencies') }} as iso)
-                then 'unknown_currency'
-            when has_unreadable_number then 'invalid_amount'
-        end as rejection_reason
+        {{ rejection_reason(
+            missing_mandatory="product_code is null or updated_at is null",
+            unknown_currency="currency is not null and " ~ is_unknown_currency('currency'),
+            invalid_amount="has_unreadable_number"
+        ) }} as rejection_reason
     from parsed
 )
 

@@ -45,19 +45,15 @@ parsed as (
 flagged as (
     select
         parsed.*,
-        case
-            when parsed.transaction_id is null or parsed.account_id is null or parsed.currency is null
-                or parsed.booked_at is null and not parsed.has_unreadable_date
-                or parsed.amount is null and not parsed.has_unreadable_amount
-                then 'missing_mandatory'
-            when parsed.has_unreadable_amount then 'invalid_amount'
-            when parsed.has_unreadable_date then 'invalid_date'
-            when parsed.counterparty_iban is not null
-                and not {{ is_valid_iban('parsed.counterparty_iban') }} then 'invalid_iban'
-            when parsed.currency not in (select iso.currency_code from {{ ref('iso_currencies') }} as iso)
-                then 'unknown_currency'
-            when parsed.booked_at::date > parsed.delivery_date then 'future_date'
-        end as rejection_reason
+        {{ rejection_reason(
+            missing_mandatory="parsed.transaction_id is null or parsed.account_id is null or parsed.currency is null
+                or parsed.booked_at is null or parsed.amount is null",
+            invalid_amount="parsed.has_unreadable_amount",
+            invalid_date="parsed.has_unreadable_date",
+            invalid_iban="parsed.counterparty_iban is not null and not " ~ is_valid_iban('parsed.counterparty_iban'),
+            unknown_currency=is_unknown_currency('parsed.currency'),
+            future_date="parsed.booked_at::date > parsed.delivery_date"
+        ) }} as rejection_reason
     from parsed
 )
 
