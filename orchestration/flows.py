@@ -332,7 +332,8 @@ def dbt_build(
             raise
         raise timed_out from exc
     if res.exception is not None:  # dbt could not start (project, profile), or was stopped
-        raise over_time(res.exception) or RuntimeError(f"dbt build could not run: {res.exception}")
+        cause = " ".join(str(res.exception).split())  # dbt's message spans lines; the cause is on the later ones
+        raise over_time(res.exception) or RuntimeError(f"dbt build could not run: {cause}")
     results = publish_gate.from_dbt_result(res)
     logger.info("dbt build finished in %.1f s: %d nodes, %d failed", time.monotonic() - started, progress.done,
                 progress.failed)  # fmt: skip

@@ -13,6 +13,8 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+import psycopg2
+
 APPLICATION_PREFIX = "bankwh lock"
 
 
@@ -82,7 +84,12 @@ def exclusive(
         try:
             yield
         finally:
-            with conn.cursor() as cur:
-                cur.execute("select pg_advisory_unlock(%s)", (key,))
+            try:
+                with conn.cursor() as cur:
+                    cur.execute("select pg_advisory_unlock(%s)", (key,))
+            except psycopg2.Error:
+                # the connection is gone (a stopped server): the server released the session's lock with it, and
+                # the block's own error, if any, is the one to report
+                pass
     finally:
         conn.close()

@@ -16,6 +16,8 @@ from typing import Any
 
 BLOCKING_TEST_STATUSES = {"fail", "error", "runtime error"}
 BLOCKING_NODE_STATUSES = {"error", "runtime error"}
+#: At most this many failing tests or nodes are named in the gate's message (the run log lists every one).
+MOST_NAMED = 12
 
 
 @dataclass(frozen=True)
@@ -93,7 +95,17 @@ def check(results: list[NodeResult]) -> None:
     nodes = [r for r in blockers if not r.is_test]
     parts = []
     if tests:
-        parts.append(f"{len(tests)} failing error-severity test(s): " + ", ".join(r.name for r in tests))
+        parts.append(f"{len(tests)} failing error-severity test(s): " + _names([r.name for r in tests]))
     if nodes:
-        parts.append(f"{len(nodes)} failed node(s): " + ", ".join(r.unique_id for r in nodes))
+        parts.append(f"{len(nodes)} failed node(s): " + _names([r.unique_id for r in nodes]))
+        # a failed node's own message names the cause (a lost database, a SQL error); the first one is enough
+        first = next((r.message.strip().splitlines()[0] for r in nodes if r.message.strip()), "")
+        if first:
+            parts.append(f"first error: {first[:300]}")
     raise PublishBlocked("publish gate closed, the previous night stays published: " + "; ".join(parts))
+
+
+def _names(names: list[str], most: int = MOST_NAMED) -> str:
+    """The names, or the first `most` of them and how many more: one readable line even when every node failed."""
+    shown = ", ".join(names[:most])
+    return shown if len(names) <= most else f"{shown} and {len(names) - most} more"

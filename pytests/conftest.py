@@ -34,6 +34,7 @@ SLOW_TESTS = {
     "test_readers_see_one_whole_night_at_a_time",
     "test_cli_night_that_fails_its_gate_exits_1_naming_the_test",
     "test_a_switch_refused_by_postgresql_rolls_delta_back",
+    "test_a_database_stopped_mid_run_is_one_line_and_exit_1",
     "test_bankwh_run_as_a_process_exits_with_the_truth",
 }
 

@@ -824,3 +824,86 @@ def test_deployment_entrypoint_loads_the_flow_from_its_file(monkeypatch):
     assert load_flow_from_entrypoint(str(PROJECT_ROOT / entrypoint)).name == "nightly"
     assert str(path.parent) in sys.path
     assert sorted(p.name for p in path.parent.glob("dbt_*.py")) == []
+
+
+def test_a_database_stopped_mid_run_is_one_line_and_exit_1(tiny_project, tmp_path):
+    """The warehouse server stops while dbt builds: `bankwh run` exits 1 (not 134) with one line naming the cause,
+    no traceback about releasing the lock, and no Prefect server left behind."""
+    import signal
+    import subprocess
+    import sys
+
+    from orchestration import embedded
+
+    def bankwh(*args: str, **kwargs) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "orchestration.cli", *args], env=env, capture_output=True,
+                              text=True, timeout=300, check=False, **kwargs)  # fmt: skip
+
+    # a server of this test's own, which it can stop; and a model slow enough to be running when it stops
+    (tiny_project / "models" / "marts" / "fact_slow_sales.sql").write_text(
+        "select sales.*, (select pg_sleep(30)) is null as slept from {{ ref('fact_sales') }} as sales"
+    )
+    import shutil
+    import socket
+    import tempfile
+
+    import psycopg2
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    # not under pytest's temporary root, which another pytest session may make private to root (0700) at any time
+    root = Path(tempfile.mkdtemp(prefix="bankwh-stop-")) / "wh"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "PREFECT_", "BANKWH_"))}
+    env.update(BANKWH_WAREHOUSE_DIR=str(root), BANKWH_EMBEDDED_PORT=str(port), BANKWH_DBT_PROJECT_DIR=str(tiny_project),
+               PREFECT_HOME=str(tmp_path / "prefect"), PREFECT_SERVER_ANALYTICS_ENABLED="false",
+               PYTHONUNBUFFERED="1")  # fmt: skip
+    run = None
+    try:
+        started = bankwh("db", "start")
+        assert started.returncode == 0, started.stderr
+        exports = [line.removeprefix("export ").replace("'", "") for line in bankwh("db", "env").stdout.splitlines()]
+        pg = dict(line.split("=", 1) for line in exports if "=" in line)
+        connect = dict(host=pg["PGHOST"], port=pg["PGPORT"], user=pg["PGUSER"], dbname=pg["PGDATABASE"])
+        with psycopg2.connect(**connect) as conn:
+            conn.cursor().execute(
+                "create schema src; create table src.sales as select g as sale_id, 1 + g % 3 as shop_id, "
+                "date '2025-01-01' + g as sold_on, g::numeric(18, 2) as amount from generate_series(1, 50) g"
+            )
+        run = subprocess.Popen([sys.executable, "-m", "orchestration.cli", "run", "--sources", "",
+                                "--delta-root", str(tmp_path / "d")], env=env, cwd=tmp_path,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
+        seen = []
+        for line in run.stdout:  # the run log and the command's own lines, as they come
+            seen.append(line)
+            if "dbt build into" in line:
+                break
+        time.sleep(8)  # the slow model is running now
+        assert run.poll() is None, "".join(seen)
+        assert bankwh("db", "stop").returncode == 0
+        err = "".join(seen) + run.communicate(timeout=300)[0]
+    finally:
+        if run is not None and run.poll() is None:
+            run.send_signal(signal.SIGKILL)
+        embedded.destroy(root)
+        shutil.rmtree(root.parent, ignore_errors=True)
+    assert run.returncode == 1, err[-3000:]
+    lines = [line for line in err.splitlines() if line.startswith("bankwh run:")]
+    assert len(lines) == 1, err[-3000:]
+    # the cause is named: the database went away (dbt stopped, or the gate closed on nodes that lost it)
+    assert re.search(r"(?i)connection|terminating|server", lines[0]), lines[0]
+    assert "FATAL: exception not rethrown" not in err and "pg_advisory_unlock" not in err
+    assert _processes_with_env(f"PREFECT_HOME={tmp_path / 'prefect'}") == []
+
+
+def test_gate_message_stays_one_readable_line_when_every_node_failed():
+    """A lost database fails hundreds of nodes: the message names the first few, how many more, and the first
+    node's own error (the cause), on one line."""
+    results = [publish_gate.NodeResult(f"model.bank_warehouse.m{i:03d}", "error", "connection refused\nretry")
+               for i in range(40)]  # fmt: skip
+    with pytest.raises(publish_gate.PublishBlocked) as blocked:
+        publish_gate.check(results)
+    message = str(blocked.value)
+    assert "\n" not in message
+    assert "40 failed node(s): model.bank_warehouse.m000" in message and "m011 and 28 more" in message
+    assert "m012" not in message and message.endswith("first error: connection refused")
