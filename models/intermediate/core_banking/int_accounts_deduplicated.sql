@@ -4,16 +4,8 @@
 -#}
 with
 
-ranked as (
-    select
-        *,
-        row_number() over (
-            partition by account_id
-            order by updated_at desc, delivery_date desc, source_file_name desc, source_line_number desc
-        ) as version_rank,
-        count(*) over (partition by account_id) as rows_delivered
-    from {{ ref('stg_core_banking__accounts') }}
-    where is_valid
+winners as (
+    {{ deduplicated(ref('stg_core_banking__accounts'), 'account_id', 'latest_version') }}
 )
 
 select
@@ -29,10 +21,9 @@ select
     coalesce(credit_limit, 0)::numeric(18, 2) as credit_limit,
     coalesce(overdraft_limit, 0)::numeric(18, 2) as overdraft_limit,
     updated_at,
-    rows_delivered::integer as rows_delivered,
+    rows_delivered,
     source_file_name,
     source_line_number,
     delivery_date,
     loaded_at
-from ranked
-where version_rank = 1
+from winners

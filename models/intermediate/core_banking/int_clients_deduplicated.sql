@@ -4,16 +4,8 @@
 -#}
 with
 
-ranked as (
-    select
-        *,
-        row_number() over (
-            partition by client_id
-            order by updated_at desc, delivery_date desc, source_file_name desc, source_line_number desc
-        ) as version_rank,
-        count(*) over (partition by client_id) as rows_delivered
-    from {{ ref('stg_core_banking__clients') }}
-    where is_valid
+winners as (
+    {{ deduplicated(ref('stg_core_banking__clients'), 'client_id', 'latest_version') }}
 )
 
 select
@@ -34,10 +26,9 @@ select
     coalesce(kyc_status, 'unknown') as kyc_status,
     onboarded_on,
     updated_at,
-    rows_delivered::integer as rows_delivered,
+    rows_delivered,
     source_file_name,
     source_line_number,
     delivery_date,
     loaded_at
-from ranked
-where version_rank = 1
+from winners

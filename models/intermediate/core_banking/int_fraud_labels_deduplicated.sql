@@ -3,16 +3,10 @@
 -#}
 with
 
-ranked as (
-    select
-        *,
-        row_number() over (
-            partition by transaction_id
-            order by reported_on desc, delivery_date desc, source_file_name desc, source_line_number desc
-        ) as version_rank,
-        count(*) over (partition by transaction_id) as rows_delivered
-    from {{ ref('stg_core_banking__fraud_labels') }}
-    where is_valid
+winners as (
+    {{ deduplicated(
+        ref('stg_core_banking__fraud_labels'), 'transaction_id', 'latest_version', version_column='reported_on'
+    ) }}
 )
 
 select
@@ -22,10 +16,9 @@ select
     label = 'fraud' as is_fraud,
     case when label = 'fraud' then coalesce(fraud_type, 'unspecified') end as fraud_type,
     reported_on,
-    rows_delivered::integer as rows_delivered,
+    rows_delivered,
     source_file_name,
     source_line_number,
     delivery_date,
     loaded_at
-from ranked
-where version_rank = 1
+from winners

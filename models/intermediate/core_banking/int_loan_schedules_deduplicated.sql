@@ -3,16 +3,8 @@
 -#}
 with
 
-ranked as (
-    select
-        *,
-        row_number() over (
-            partition by loan_id, installment_no
-            order by delivery_date desc, source_file_name desc, source_line_number desc
-        ) as version_rank,
-        count(*) over (partition by loan_id, installment_no) as rows_delivered
-    from {{ ref('stg_core_banking__loan_schedules') }}
-    where is_valid
+winners as (
+    {{ deduplicated(ref('stg_core_banking__loan_schedules'), ['loan_id', 'installment_no'], 'latest_delivery') }}
 )
 
 select
@@ -22,10 +14,9 @@ select
     due_date,
     principal_due,
     interest_due,
-    rows_delivered::integer as rows_delivered,
+    rows_delivered,
     source_file_name,
     source_line_number,
     delivery_date,
     loaded_at
-from ranked
-where version_rank = 1
+from winners

@@ -3,16 +3,8 @@
 -#}
 with
 
-ranked as (
-    select
-        *,
-        row_number() over (
-            partition by posting_id
-            order by delivery_date, source_file_name, source_line_number
-        ) as version_rank,
-        count(*) over (partition by posting_id) as rows_delivered
-    from {{ ref('stg_core_banking__postings') }}
-    where is_valid
+winners as (
+    {{ deduplicated(ref('stg_core_banking__postings'), 'posting_id', 'first_delivery') }}
 )
 
 select
@@ -24,10 +16,9 @@ select
     amount,
     currency,
     description,
-    rows_delivered::integer as rows_delivered,
+    rows_delivered,
     source_file_name,
     source_line_number,
     delivery_date,
     loaded_at
-from ranked
-where version_rank = 1
+from winners

@@ -1,34 +1,65 @@
 {#-
-    Every rejected row of the files, one list for data-quality reporting and reconciliation: the simulated bank's
-    entities (int_<entity>_rejected) and the Czech bank's (int_berka_rows_rejected), each with file, line and
-    reason.
+    Every rejected row of every source in one list, for data-quality reports and the reconciliation with the
+    generator's manifest: one row per delivered row that a check refused, with its source system, entity, business
+    key, reason, and where it came from (file and line for files, dlt's record id for API records). Nothing is
+    dropped silently: a row missing from the intermediates is here. A new source adds its staging models below.
 -#}
-{%- set entities = {
-    'products': 'product_code', 'clients': 'client_id', 'accounts': 'account_id', 'loans': 'loan_id',
-    'loan_schedules': "loan_id || '/' || installment_no", 'loan_payments': 'payment_id',
-    'transactions': 'transaction_id', 'balances': "account_id || '/' || balance_date",
-    'postings': 'posting_id', 'fraud_labels': 'transaction_id'
-} %}
-{%- for entity, business_key in entities.items() %}
-    select
-        {{ source_system('core_banking') }} as source_system,
-        '{{ entity }}'::text as entity,
-        ({{ business_key }})::text as business_key,
-        rejection_reason,
-        source_file_name,
-        source_line_number,
-        delivery_date,
-        loaded_at
-    from {{ ref('int_' ~ entity ~ '_rejected') }}
-    union all
-{%- endfor %}
+{%- set file_lineage = 'source_file_name, source_line_number, delivery_date, loaded_at, '
+    ~ 'null::text as source_record_id' -%}
+{%- set berka_lineage = 'source_file as source_file_name, source_line::bigint as source_line_number, '
+    ~ 'null::date as delivery_date, null::timestamptz as loaded_at, null::text as source_record_id' -%}
+{%- set api_lineage = 'null::text as source_file_name, null::bigint as source_line_number, '
+    ~ 'null::date as delivery_date, null::timestamptz as loaded_at, record_id as source_record_id' -%}
+{%- set rejected = [
+    ('core_banking', 'products', 'stg_core_banking__products', 'product_code', file_lineage),
+    ('core_banking', 'clients', 'stg_core_banking__clients', 'client_id', file_lineage),
+    ('core_banking', 'accounts', 'stg_core_banking__accounts', 'account_id', file_lineage),
+    ('core_banking', 'loans', 'stg_core_banking__loans', 'loan_id', file_lineage),
+    ('core_banking', 'loan_schedules', 'stg_core_banking__loan_schedules', "loan_id || '/' || installment_no",
+        file_lineage),
+    ('core_banking', 'loan_payments', 'stg_core_banking__loan_payments', 'payment_id', file_lineage),
+    ('core_banking', 'transactions', 'int_transactions_validated', 'transaction_id', file_lineage),
+    ('core_banking', 'balances', 'stg_core_banking__balances', "account_id || '/' || balance_date", file_lineage),
+    ('core_banking', 'postings', 'stg_core_banking__postings', 'posting_id', file_lineage),
+    ('core_banking', 'fraud_labels', 'stg_core_banking__fraud_labels', 'transaction_id', file_lineage),
+    ('core_banking', 'survey_responses', 'stg_bank_api__survey_responses', 'response_id', api_lineage),
+    ('core_banking', 'fx_rates', 'stg_bank_api__fx_rates', "currency || '/' || rate_date", api_lineage),
+    ('berka', 'account', 'stg_berka__account', 'account_id', berka_lineage),
+    ('berka', 'client', 'stg_berka__client', 'client_id', berka_lineage),
+    ('berka', 'disposition', 'stg_berka__disposition', 'disp_id', berka_lineage),
+    ('berka', 'card', 'stg_berka__card', 'card_id', berka_lineage),
+    ('berka', 'loan', 'stg_berka__loan', 'loan_id', berka_lineage),
+    ('berka', 'standing_order', 'stg_berka__standing_order', 'order_id', berka_lineage),
+    ('berka', 'district', 'stg_berka__district', 'district_id', berka_lineage),
+    ('berka', 'transaction', 'stg_berka__transaction', 'trans_id', berka_lineage),
+] %}
+
+with
+
+rejected as (
+    {%- for system, entity, model, business_key, lineage in rejected %}
+        select
+            {{ source_system(system) }} as source_system,
+            '{{ entity }}'::text as entity,
+            ({{ business_key }})::text as business_key,
+            rejection_reason,
+            {{ lineage }}
+        from {{ ref(model) }}
+        where not is_valid
+        {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
+)
+
 select
+    {{ surrogate_key(['source_system', 'entity', 'source_file_name', 'source_line_number', 'source_record_id']) }}
+        as rejected_row_key,
     source_system,
     entity,
     business_key,
     rejection_reason,
     source_file_name,
     source_line_number,
+    source_record_id,
     delivery_date,
     loaded_at
-from {{ ref('int_berka_rows_rejected') }}
+from rejected

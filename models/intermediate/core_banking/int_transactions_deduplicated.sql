@@ -4,16 +4,8 @@
 -#}
 with
 
-ranked as (
-    select
-        *,
-        row_number() over (
-            partition by transaction_id
-            order by delivery_date, source_file_name, source_line_number
-        ) as version_rank,
-        count(*) over (partition by transaction_id) as rows_delivered
-    from {{ ref('int_transactions_validated') }}
-    where is_valid
+winners as (
+    {{ deduplicated(ref('int_transactions_validated'), 'transaction_id', 'first_delivery') }}
 )
 
 select
@@ -31,10 +23,9 @@ select
     counterparty_iban,
     description,
     is_late_arrival,
-    rows_delivered::integer as rows_delivered,
+    rows_delivered,
     source_file_name,
     source_line_number,
     delivery_date,
     loaded_at
-from ranked
-where version_rank = 1
+from winners

@@ -5,11 +5,9 @@
     lands in its own booking day and an incremental run equals a full refresh. Fraud labels, which arrive up to
     30 days later, live in fact_fraud for that reason. Dimension keys are point-in-time: the account and client
     version valid when the transaction was booked.
-    Both banks land here: the simulated bank (int_transactions_enriched) and the Czech bank
-    (int_berka_transactions_enriched, source_system 'berka'). The lookback counts back from the newest booking of the
-    row's own source system, so a bank whose history is decades older is neither skipped nor re-read whole.
-    Berka rows add transaction_type, counterparty_account and balance_after (the running balance as delivered);
-    their EUR amounts use a fixed historical rate (fx_rate_basis 'fixed_historical', see int_berka_fx_rates_fixed).
+    Every source system lands here through int_transactions_unioned. The lookback counts back from the newest
+    booking of the row's own source system, so a bank whose history is decades older is neither skipped nor re-read
+    whole.
 -#}
 {{
     config(
@@ -23,69 +21,7 @@
 with
 
 sources as (
-    select
-        source_system,
-        transaction_id,
-        account_id,
-        client_id,
-        product_code,
-        booked_at,
-        booked_date,
-        value_date,
-        amount,
-        currency,
-        fx_rate_per_eur,
-        amount_eur,
-        (case when fx_rate_per_eur is not null then 'daily_published' end)::text as fx_rate_basis,
-        channel,
-        null::text as transaction_type,
-        mcc,
-        merchant_category,
-        merchant,
-        counterparty_iban,
-        null::text as counterparty_account,
-        description,
-        null::numeric(18, 2) as balance_after,
-        is_late_arrival,
-        rows_delivered,
-        source_file_name,
-        source_line_number,
-        delivery_date,
-        loaded_at
-    from {{ ref('int_transactions_enriched') }}
-
-    union all
-
-    select
-        source_system,
-        transaction_id,
-        account_id,
-        client_id,
-        product_code,
-        booked_at,
-        booked_date,
-        value_date,
-        amount,
-        currency,
-        fx_rate_per_eur,
-        amount_eur,
-        fx_rate_basis,
-        channel,
-        transaction_type,
-        mcc,
-        merchant_category,
-        merchant,
-        counterparty_iban,
-        counterparty_account,
-        description,
-        balance_after,
-        is_late_arrival,
-        rows_delivered,
-        source_file_name,
-        source_line_number,
-        delivery_date,
-        loaded_at
-    from {{ ref('int_berka_transactions_enriched') }}
+    select * from {{ ref('int_transactions_unioned') }}
 ),
 
 {% if is_incremental() %}
@@ -154,15 +90,11 @@ select
     transactions.loaded_at::timestamptz as loaded_at
 from transactions
 left join accounts
-    on transactions.source_system = accounts.source_system
-    and transactions.account_id = accounts.account_id
-    and transactions.booked_at >= accounts.valid_from
-    and transactions.booked_at < accounts.valid_to
+    on {{ point_in_time('accounts', 'account_id', 'transactions.account_id', 'transactions.booked_at',
+        'transactions.source_system') }}
 left join clients
-    on transactions.source_system = clients.source_system
-    and coalesce(accounts.client_id, transactions.client_id) = clients.client_id
-    and transactions.booked_at >= clients.valid_from
-    and transactions.booked_at < clients.valid_to
+    on {{ point_in_time('clients', 'client_id', 'coalesce(accounts.client_id, transactions.client_id)',
+        'transactions.booked_at', 'transactions.source_system') }}
 left join products
     on transactions.source_system = products.source_system
     and coalesce(accounts.product_code, transactions.product_code) = products.product_code

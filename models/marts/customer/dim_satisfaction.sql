@@ -25,10 +25,8 @@ select
     responses.answered_at::timestamp as answered_at
 from responses
 left join clients
-    on responses.source_system = clients.source_system
-    and responses.client_id = clients.client_id
-    and responses.survey_date >= clients.valid_from
-    and responses.survey_date < clients.valid_to
+    on {{ point_in_time('clients', 'client_id', 'responses.client_id',
+        'responses.survey_date', 'responses.source_system') }}
 
 union all
 

@@ -62,15 +62,11 @@ select
     revenue.item_count::integer as item_count
 from revenue
 left join accounts
-    on revenue.source_system = accounts.source_system
-    and revenue.account_id = accounts.account_id
-    and revenue.revenue_date >= accounts.valid_from
-    and revenue.revenue_date < accounts.valid_to
+    on {{ point_in_time('accounts', 'account_id', 'revenue.account_id',
+        'revenue.revenue_date', 'revenue.source_system') }}
 left join clients
-    on revenue.source_system = clients.source_system
-    and revenue.client_id = clients.client_id
-    and revenue.revenue_date >= clients.valid_from
-    and revenue.revenue_date < clients.valid_to
+    on {{ point_in_time('clients', 'client_id', 'revenue.client_id',
+        'revenue.revenue_date', 'revenue.source_system') }}
 left join products
     on revenue.source_system = products.source_system
     and revenue.product_code = products.product_code

@@ -112,15 +112,9 @@ select
     loans.updated_at::timestamp as updated_at
 from loans
 left join accounts
-    on loans.source_system = accounts.source_system
-    and loans.account_id = accounts.account_id
-    and loans.start_date >= accounts.valid_from
-    and loans.start_date < accounts.valid_to
+    on {{ point_in_time('accounts', 'account_id', 'loans.account_id', 'loans.start_date', 'loans.source_system') }}
 left join clients
-    on loans.source_system = clients.source_system
-    and loans.client_id = clients.client_id
-    and loans.start_date >= clients.valid_from
-    and loans.start_date < clients.valid_to
+    on {{ point_in_time('clients', 'client_id', 'loans.client_id', 'loans.start_date', 'loans.source_system') }}
 left join products
     on loans.source_system = products.source_system
     and loans.product_code = products.product_code

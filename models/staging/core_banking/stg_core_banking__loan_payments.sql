@@ -29,7 +29,8 @@ flagged as (
         {{ rejection_reason(
             invalid_amount="has_unreadable_number",
             invalid_date="has_unreadable_date",
-            missing_mandatory="payment_id is null or loan_id is null or paid_on is null or amount is null or currency is null",
+            missing_mandatory="payment_id is null or loan_id is null or paid_on is null or amount is null
+                or currency is null",
             unknown_currency=is_unknown_currency('currency'),
             future_date="paid_on > delivery_date"
         ) }} as rejection_reason

@@ -44,13 +44,6 @@ select
     updated_at,
     rejection_reason,
     rejection_reason is null as is_valid,
-    coalesce(
-        rejection_reason is null and row_number() over (
-            partition by product_code, rejection_reason is null
-            order by updated_at desc, delivery_date desc, source_file_name desc, source_line_number desc
-        ) = 1,
-        false
-    ) as is_latest_version,
     source_file_name,
     source_line_number,
     delivery_date,

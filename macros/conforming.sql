@@ -1,0 +1,27 @@
+{#-
+    Conforming the sources into one shape, and reading the shape back point in time.
+
+    union_sources(models, columns): every model (one per source system, each already in the entity's shape) with the
+    same columns in the same order, stacked with union all. A new source system adds its conforming model to the list.
+-#}
+{% macro union_sources(models, columns) -%}
+    {%- for model in models %}
+        select
+            {{ columns | join(',\n            ') }}
+        from {{ ref(model) }}
+        {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
+{%- endmacro %}
+
+{#-
+    point_in_time(dimension, key, fact_key, at, fact_system): the join condition that picks, from a type-2 dimension,
+    the version of the fact's business key (same source system) valid at `at`: valid_from <= at < valid_to. Every
+    dimension covers all time for a key (its first version starts on 1900-01-01, its last ends on 9999-12-31), so a
+    known key always finds exactly one version.
+-#}
+{% macro point_in_time(dimension, key, fact_key, at, fact_system) -%}
+    {{ fact_system }} = {{ dimension }}.source_system
+    and {{ fact_key }} = {{ dimension }}.{{ key }}
+    and {{ at }} >= {{ dimension }}.valid_from
+    and {{ at }} < {{ dimension }}.valid_to
+{%- endmacro %}

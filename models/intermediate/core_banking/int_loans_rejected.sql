@@ -1,1 +1,0 @@
-{{ rejected_rows(ref('stg_core_banking__loans')) }}

@@ -1,1 +1,0 @@
-{{ rejected_rows(ref('stg_bank_api__survey_responses')) }}
