@@ -54,11 +54,17 @@ def _exports(output: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def embedded_env(tmp_path: Path):
-    root = tmp_path / "wh"
+def embedded_env():
+    """A throw-away embedded server's settings. Its folder is not under pytest's temporary root: another pytest
+    session makes that root private to its owner (0700) when it starts, and the server runs as another user."""
+    import shutil
+    import tempfile
+
+    root = Path(tempfile.mkdtemp(prefix="bankwh-db-cli-")) / "wh"
     env = _env_without_libpq(BANKWH_WAREHOUSE_DIR=str(root), BANKWH_EMBEDDED_PORT=str(_free_port()))
     yield env, root
     embedded.destroy(root)
+    shutil.rmtree(root.parent, ignore_errors=True)
 
 
 def test_embedded_lifecycle_start_reuse_env_stop(embedded_env):
@@ -145,6 +151,8 @@ def test_port_taken_by_another_process_is_a_clear_error(embedded_env):
     assert _bankwh("db", "start", env=env).returncode == 0
     assert _bankwh("db", "stop", env=env).returncode == 0
     with socket.socket() as blocker:
+        # the server's closed connections may still be in TIME_WAIT on that port; a listener may bind beside them
+        blocker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         blocker.bind(("127.0.0.1", port))
         blocker.listen()
         result = _bankwh("db", "start", env=env)
