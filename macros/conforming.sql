@@ -25,3 +25,20 @@
     and {{ at }} >= {{ dimension }}.valid_from
     and {{ at }} < {{ dimension }}.valid_to
 {%- endmacro %}
+
+{#-
+    scd2_validity(key, changed_at): the type-2 columns of an entity's versions, one row per (source_system, key,
+    changed_at): version_number (1 = oldest), valid_from (the change time; 1900-01-01 for the first version, so
+    facts older than the first known version still find one), valid_to (the next version's change time, 9999-12-31
+    for the current one) and is_current. A version is valid in [valid_from, valid_to), without gap or overlap.
+-#}
+{% macro scd2_validity(key, changed_at) -%}
+    {%- set version_window = 'over (partition by source_system, ' ~ key ~ ' order by ' ~ changed_at ~ ')' -%}
+    row_number() {{ version_window }}::integer as version_number,
+    (case
+        when lag({{ changed_at }}) {{ version_window }} is null then '1900-01-01'::timestamp
+        else {{ changed_at }}
+    end)::timestamp as valid_from,
+    coalesce(lead({{ changed_at }}) {{ version_window }}, '9999-12-31'::timestamp)::timestamp as valid_to,
+    (lead({{ changed_at }}) {{ version_window }} is null)::boolean as is_current
+{%- endmacro %}

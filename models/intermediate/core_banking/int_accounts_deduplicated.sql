@@ -10,16 +10,7 @@ winners as (
 
 select
     {{ source_system('core_banking') }} as source_system,
-    account_id,
-    client_id,
-    iban,
-    product_code,
-    currency,
-    opened_on,
-    closed_on,
-    coalesce(status, case when closed_on is not null then 'closed' else 'active' end) as status,
-    coalesce(credit_limit, 0)::numeric(18, 2) as credit_limit,
-    coalesce(overdraft_limit, 0)::numeric(18, 2) as overdraft_limit,
+    {{ core_banking_account_columns() }},
     updated_at,
     rows_delivered,
     source_file_name,
