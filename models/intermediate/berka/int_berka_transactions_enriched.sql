@@ -61,11 +61,11 @@ select
     trans.transaction_type in ('statement_fee', 'interest_credited', 'penalty_interest') as is_bank_posting,
     false as is_late_arrival,
     1 as rows_delivered,
-    trans.source_file as source_file_name,
-    trans.source_line as source_line_number,
+    trans.source_file_name,
+    trans.source_line_number,
     null::date as delivery_date,
     loaded.loaded_at
 from trans
 left join owners on trans.account_id = owners.account_id
 left join fx on trans.currency = fx.currency and trans.booked_on >= fx.valid_from and trans.booked_on < fx.valid_to
-left join loaded on trans.source_file = loaded.source_file_name
+left join loaded on trans.source_file_name = loaded.source_file_name

@@ -6,7 +6,7 @@
 -#}
 {%- set file_lineage = 'source_file_name, source_line_number, delivery_date, loaded_at, '
     ~ 'null::text as source_record_id' -%}
-{%- set berka_lineage = 'source_file as source_file_name, source_line::bigint as source_line_number, '
+{%- set berka_lineage = 'source_file_name, source_line_number::bigint as source_line_number, '
     ~ 'null::date as delivery_date, null::timestamptz as loaded_at, null::text as source_record_id' -%}
 {%- set api_lineage = 'null::text as source_file_name, null::bigint as source_line_number, '
     ~ 'null::date as delivery_date, null::timestamptz as loaded_at, record_id as source_record_id' -%}

@@ -31,8 +31,8 @@ parsed as (
         {{ is_unreadable('raw.account_id', parse_integer('raw.account_id')) }}
         or {{ is_unreadable('raw.district_id', parse_integer('raw.district_id')) }} as has_unreadable_integer,
         {{ is_unreadable('raw.date', parse_yymmdd('raw.date')) }} as has_unreadable_date,
-        raw._file_name as source_file,
-        raw._line_number as source_line
+        raw._file_name as source_file_name,
+        raw._line_number as source_line_number
     from raw
     left join codes as frequency
         on frequency.code_set = 'account_frequency' and raw.frequency = frequency.code
@@ -58,6 +58,6 @@ select
     'CZK'::text as currency,
     rejection_reason,
     rejection_reason is null as is_valid,
-    source_file,
-    source_line
+    source_file_name,
+    source_line_number
 from flagged

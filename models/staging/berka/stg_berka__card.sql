@@ -31,8 +31,8 @@ parsed as (
         {{ is_unreadable('raw.card_id', parse_integer('raw.card_id')) }}
         or {{ is_unreadable('raw.disp_id', parse_integer('raw.disp_id')) }} as has_unreadable_integer,
         {{ is_unreadable('raw.issued', parse_yymmdd_time('raw.issued')) }} as has_unreadable_date,
-        raw._file_name as source_file,
-        raw._line_number as source_line
+        raw._file_name as source_file_name,
+        raw._line_number as source_line_number
     from raw
     left join codes as card_type
         on card_type.code_set = 'card_type' and raw.type = card_type.code
@@ -58,6 +58,6 @@ select
     issued_at::date as issued_on,
     rejection_reason,
     rejection_reason is null as is_valid,
-    source_file,
-    source_line
+    source_file_name,
+    source_line_number
 from flagged

@@ -19,8 +19,8 @@ parsed as (
         {{ parse_integer('raw.district_id') }} as district_id,
         {{ is_unreadable('raw.client_id', parse_integer('raw.client_id')) }}
         or {{ is_unreadable('raw.district_id', parse_integer('raw.district_id')) }} as has_unreadable_integer,
-        raw._file_name as source_file,
-        raw._line_number as source_line
+        raw._file_name as source_file_name,
+        raw._line_number as source_line_number
     from raw
 ),
 
@@ -54,6 +54,6 @@ select
     district_id,
     rejection_reason,
     rejection_reason is null as is_valid,
-    source_file,
-    source_line
+    source_file_name,
+    source_line_number
 from flagged

@@ -31,8 +31,8 @@ parsed as (
         {{ is_unreadable('raw.disp_id', parse_integer('raw.disp_id')) }}
         or {{ is_unreadable('raw.client_id', parse_integer('raw.client_id')) }}
         or {{ is_unreadable('raw.account_id', parse_integer('raw.account_id')) }} as has_unreadable_integer,
-        raw._file_name as source_file,
-        raw._line_number as source_line
+        raw._file_name as source_file_name,
+        raw._line_number as source_line_number
     from raw
     left join codes as disposition_type
         on disposition_type.code_set = 'disposition_type' and raw.type = disposition_type.code
@@ -56,6 +56,6 @@ select
     disposition_type,
     rejection_reason,
     rejection_reason is null as is_valid,
-    source_file,
-    source_line
+    source_file_name,
+    source_line_number
 from flagged

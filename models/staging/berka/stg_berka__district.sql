@@ -44,8 +44,8 @@ parsed as (
         or {{ is_unreadable("nullif(raw.a14, '?')", parse_integer("nullif(raw.a14, '?')")) }}
         or {{ is_unreadable("nullif(raw.a15, '?')", parse_integer("nullif(raw.a15, '?')")) }}
         or {{ is_unreadable("nullif(raw.a16, '?')", parse_integer("nullif(raw.a16, '?')")) }} as has_unreadable_number,
-        raw._file_name as source_file,
-        raw._line_number as source_line
+        raw._file_name as source_file_name,
+        raw._line_number as source_line_number
     from raw
 ),
 
@@ -78,6 +78,6 @@ select
     crimes_1996,
     rejection_reason,
     rejection_reason is null as is_valid,
-    source_file,
-    source_line
+    source_file_name,
+    source_line_number
 from flagged

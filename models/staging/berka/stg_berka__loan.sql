@@ -38,8 +38,8 @@ parsed as (
         {{ is_unreadable('raw.date', parse_yymmdd('raw.date')) }} as has_unreadable_date,
         {{ is_unreadable('raw.amount', parse_amount('raw.amount')) }}
         or {{ is_unreadable('raw.payments', parse_amount('raw.payments')) }} as has_unreadable_amount,
-        raw._file_name as source_file,
-        raw._line_number as source_line
+        raw._file_name as source_file_name,
+        raw._line_number as source_line_number
     from raw
     left join codes as loan_status
         on loan_status.code_set = 'loan_status' and raw.status = loan_status.code
@@ -72,6 +72,6 @@ select
     'CZK'::text as currency,
     rejection_reason,
     rejection_reason is null as is_valid,
-    source_file,
-    source_line
+    source_file_name,
+    source_line_number
 from flagged

@@ -33,8 +33,8 @@ parsed as (
         {{ is_unreadable('raw.order_id', parse_integer('raw.order_id')) }}
         or {{ is_unreadable('raw.account_id', parse_integer('raw.account_id')) }} as has_unreadable_integer,
         {{ is_unreadable('raw.amount', parse_amount('raw.amount')) }} as has_unreadable_amount,
-        raw._file_name as source_file,
-        raw._line_number as source_line
+        raw._file_name as source_file_name,
+        raw._line_number as source_line_number
     from raw
     left join codes as purpose
         -- "" and " " both mean "no characterisation"
@@ -63,6 +63,6 @@ select
     'CZK'::text as currency,
     rejection_reason,
     rejection_reason is null as is_valid,
-    source_file,
-    source_line
+    source_file_name,
+    source_line_number
 from flagged

@@ -40,8 +40,8 @@ parsed as (
         {{ is_unreadable('raw.date', parse_yymmdd('raw.date')) }} as has_unreadable_date,
         {{ is_unreadable('raw.amount', parse_amount('raw.amount')) }}
         or {{ is_unreadable('raw.balance', parse_amount('raw.balance')) }} as has_unreadable_amount,
-        raw._file_name as source_file,
-        raw._line_number as source_line
+        raw._file_name as source_file_name,
+        raw._line_number as source_line_number
     from raw
 ),
 
@@ -92,6 +92,6 @@ select
     'CZK'::text as currency,
     rejection_reason,
     rejection_reason is null as is_valid,
-    source_file,
-    source_line
+    source_file_name,
+    source_line_number
 from flagged
