@@ -112,7 +112,7 @@ def bench_ingest(wh, data_dir: Path, work_dir: Path) -> dict:
 
 def run_in_scratch_db(data_dir: Path | None, rows: int, files: int) -> dict:
     """Create a scratch database, benchmark, drop it."""
-    from orchestration import warehouse
+    import warehouse
 
     server = warehouse.resolve(log=lambda *_: None).with_database("postgres")
     name = f"bankwh_bench_{uuid.uuid4().hex[:8]}"

@@ -27,13 +27,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from orchestration.publish import DEV_SCHEMA
+from publishing.publish import DEV_SCHEMA
 
 
 @contextmanager
 def scratch_database() -> Iterator[Any]:
     """A database of its own on the warehouse server, exported as PGDATABASE for dbt; dropped afterwards."""
-    from orchestration import warehouse
+    import warehouse
 
     server = warehouse.resolve(log=lambda *_: None).with_database("postgres")
     name = f"bankwh_bench_{uuid.uuid4().hex[:8]}"
@@ -62,7 +62,7 @@ def _timed(results: dict[str, Any], key: str, func: Callable[[], Any]) -> Any:
 
 
 def _dbt_build(extra: list[str] | None = None) -> None:
-    from orchestration.transform_cli import invoke
+    from bankwh.build import invoke
 
     if invoke(["build", "--threads", "4", "--quiet", *(extra or [])]) != 0:
         raise RuntimeError("dbt build failed during the benchmark")
@@ -90,7 +90,7 @@ def bench_warehouse(args: argparse.Namespace) -> dict[str, Any]:
     from bench.ingest_bench import plain_copy_seconds
     from ingest.api_pipeline import run_api_ingest
     from ingest.files_pipeline import run_files_ingest
-    from orchestration.delta_export import ExportConfig, export_marts
+    from publishing.delta_export import ExportConfig, export_marts
 
     results: dict[str, Any] = {"scale": args.scale, "days": args.days}
     quiet = lambda *_: None  # noqa: E731

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from orchestration import PROJECT_ROOT
-from orchestration.warehouse import Warehouse
+from warehouse import Warehouse
+from warehouse.project import project_path
 
 from .api_source import DEFAULT_PAGE_SIZE, bank_api_source, resolve_base_url
 from .destination import pipeline_name, postgres_destination
@@ -22,7 +22,6 @@ from .raw_tables import ensure_raw_tables
 PIPELINE_NAME = "bank_api"
 DATASET_NAME = "raw_bank_api"
 TABLES = ("survey_responses", "fx_rates")
-DEFAULT_PIPELINES_DIR = PROJECT_ROOT / ".dlt" / "pipelines"
 
 
 def _failure_message(exc: BaseException, base_url: str) -> str:
@@ -73,7 +72,7 @@ def run_api_ingest(
         pipeline_name=pipeline_name(PIPELINE_NAME, wh),
         destination=postgres_destination(wh),
         dataset_name=DATASET_NAME,
-        pipelines_dir=str(pipelines_dir or DEFAULT_PIPELINES_DIR),
+        pipelines_dir=str(pipelines_dir or project_path(".dlt", "pipelines")),
     )
     log(f"bank api: fetching new survey responses and FX rates from {url} into {wh.database}.{DATASET_NAME}")
     source = bank_api_source(url, token, page_size, max_attempts, backoff_factor)

@@ -7,7 +7,7 @@ import argparse
 import time
 from pathlib import Path
 
-from orchestration import PROJECT_ROOT
+from warehouse.project import project_path
 
 from .summary import FileResult, IngestSummary
 
@@ -36,7 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--data",
         type=Path,
-        default=PROJECT_ROOT / "data" / "raw",
+        default=None,
         help="landing folder with one sub-folder per entity (default: data/raw)",
     )
     parser.add_argument(
@@ -117,7 +117,7 @@ def print_summary(summary: IngestSummary) -> None:
 
 
 def _ingest(args: argparse.Namespace) -> int:
-    from orchestration import warehouse
+    import warehouse
 
     from .files_pipeline import run_files_ingest
 
@@ -128,7 +128,7 @@ def _ingest(args: argparse.Namespace) -> int:
         summaries.append(
             run_files_ingest(
                 wh,
-                args.data,
+                args.data or project_path("data", "raw"),
                 pipelines_dir=args.pipelines_dir,
                 progress=not args.quiet,
                 encoding_overrides=parse_overrides(args.encoding),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from orchestration.warehouse import Warehouse
+from warehouse import Warehouse
 
 
 def postgres_destination(wh: Warehouse):

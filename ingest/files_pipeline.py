@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from orchestration import PROJECT_ROOT
+from warehouse.project import project_path
 
 from . import ledger
 from .contract import ENTITIES, RAW_SCHEMA
@@ -38,7 +38,7 @@ LOAD_WORKERS = 4
 
 def default_pipelines_dir() -> Path:
     """dlt's working folder (load packages, local state); ignored by git."""
-    return PROJECT_ROOT / ".dlt" / "pipelines"
+    return project_path(".dlt", "pipelines")
 
 
 def sha256_of(path: Path) -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestration import warehouse
+import warehouse
 
 # Prefect's temporary test server keeps its state in SQLite; its telemetry heartbeat writes there too and, under
 # load, locks the database in the middle of a flow run. The warehouse reports no usage anywhere anyway.
@@ -22,7 +22,7 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 # Model tests run dbt directly and read the marts under the names analysts use, so plain dbt builds them straight
 # into schema `marts`, as in a database without nightly publication. The nightly flow sets its candidate schema
-# itself (orchestration/publish.py), and the flow tests check the publication.
+# itself (publishing/publish.py), and the flow tests check the publication.
 os.environ.setdefault("BANKWH_MARTS_SCHEMA", "marts")
 
 

@@ -17,8 +17,8 @@ from decimal import Decimal
 from pathlib import Path
 from unittest.mock import patch
 
-from orchestration import PROJECT_ROOT
-from orchestration.warehouse import Warehouse
+from project_root import PROJECT_ROOT
+from warehouse import Warehouse
 
 CONTRACT_COLUMNS: dict[str, list[str]] = {
     "products": [

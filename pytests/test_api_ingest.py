@@ -12,7 +12,7 @@ import pytest
 
 from bank_sim.api import BankApiServer, start_server, stop_server
 from ingest.api_pipeline import run_api_ingest
-from orchestration.warehouse import Warehouse
+from warehouse import Warehouse
 
 TOKEN = "ingest-token"
 SURVEY_HEADER = "response_id,client_id,survey_date,channel,nps_score,csat_score,comment,answered_at"

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from bank_sim.api import start_server, stop_server
-from orchestration import PROJECT_ROOT
+from project_root import PROJECT_ROOT
 
 TOKEN = "test-token"
 SURVEY_HEADER = [
@@ -313,7 +313,7 @@ def test_invalid_backing_data_is_500_naming_file_line_and_rule(api: str, data_di
 
 def test_cli_serves_until_stopped(data_dir: Path) -> None:
     process = subprocess.Popen(
-        [sys.executable, "-m", "orchestration.cli", "api", "serve", "--port", "0", "--data", str(data_dir)],
+        [sys.executable, "-m", "bankwh.cli", "api", "serve", "--port", "0", "--data", str(data_dir)],
         cwd=PROJECT_ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -335,7 +335,7 @@ def test_cli_serves_until_stopped(data_dir: Path) -> None:
 
 def test_cli_help_lists_the_misbehaviour_options() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "orchestration.cli", "api", "serve", "--help"],
+        [sys.executable, "-m", "bankwh.cli", "api", "serve", "--help"],
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,

@@ -30,7 +30,7 @@ from dbt_helpers import run_dbt as run_dbt_statuses
 
 from ingest.berka_pipeline import default_berka_dir, run_berka_ingest, shipped_berka_dir
 from ingest.berka_source import FieldSplitError, berka_paths, parse_file, split_fields
-from orchestration import PROJECT_ROOT
+from project_root import PROJECT_ROOT
 
 FILES = ["account", "client", "disp", "card", "loan", "order", "district", "trans"]
 SIGN = {"PRIJEM": 1, "VYDAJ": -1, "VYBER": -1}
@@ -109,7 +109,7 @@ def test_split_fields_keeps_quoted_empty_apart_from_missing() -> None:
 def test_default_folder_is_the_copy_shipped_with_the_project(berka_dir, monkeypatch, tmp_path) -> None:
     """Without BANKWH_BERKA_DIR the Czech bank is read from data_sets/berka, gzip-compressed, and the nightly
     flow includes it; BANKWH_BERKA_DIR moves it, and a folder without the files leaves the Czech bank out."""
-    from orchestration.flows import default_sources
+    from orchestration.tasks import default_sources
 
     shipped = shipped_berka_dir()
     assert shipped.resolve() == (PROJECT_ROOT / "data_sets" / "berka").resolve()
@@ -573,7 +573,7 @@ def test_both_banks_in_one_warehouse_never_share_a_key(fresh_db, berka_dir, tmp_
     run_berka_ingest(fresh_db, berka_dir, log=lambda *_: None)
     raw = tmp_path / "raw"
     subprocess.run(
-        [sys.executable, "-m", "orchestration.cli", "generate", "--scale", "0.01", "--days", "20", "--out", str(raw)],
+        [sys.executable, "-m", "bankwh.cli", "generate", "--scale", "0.01", "--days", "20", "--out", str(raw)],
         check=True,
         cwd=PROJECT_ROOT,
         capture_output=True,

@@ -13,7 +13,7 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from orchestration import PROJECT_ROOT
+from project_root import PROJECT_ROOT
 
 SCHEMA = json.loads((Path(__file__).parent / "data" / "compose-spec.json").read_text())
 

@@ -26,7 +26,7 @@ import pytest
 from dbt_helpers import _day, build_bank, load_raw, query, run_dbt
 
 from ingest.berka_pipeline import run_berka_ingest
-from orchestration.warehouse import Warehouse
+from warehouse import Warehouse
 
 BASELINE = Path(__file__).parent / "data" / "conformed_figures.json"
 VARS = ["--vars", json.dumps({"late_arrival_lookback_days": 2})]

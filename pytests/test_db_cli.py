@@ -18,7 +18,7 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-from orchestration import embedded
+from warehouse import embedded
 
 
 def _free_port() -> int:
@@ -29,7 +29,7 @@ def _free_port() -> int:
 
 def _bankwh(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "orchestration.cli", *args],
+        [sys.executable, "-m", "bankwh.cli", *args],
         env=env,
         capture_output=True,
         text=True,
@@ -214,7 +214,7 @@ def _command_paths(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()) 
 def test_every_command_has_help(tmp_path):
     """`--help` at every level prints its usage and touches no server: PGHOST names a closed port, so a command
     that connected before printing its help would fail, and the embedded server's folder stays empty."""
-    from orchestration.cli import build_parser
+    from bankwh.cli import build_parser
 
     env = _env_without_libpq(
         PGHOST="127.0.0.1",

@@ -32,8 +32,8 @@ from dbt_helpers import (
     undocumented_source_columns,
 )
 
-from orchestration import PROJECT_ROOT
-from orchestration.warehouse import Warehouse
+from project_root import PROJECT_ROOT
+from warehouse import Warehouse
 
 LOOKBACK = 2  # days; small so the second build really leaves older rows alone
 VARS = ["--vars", json.dumps({"late_arrival_lookback_days": LOOKBACK})]
@@ -543,7 +543,7 @@ def test_generated_bank_end_to_end(fresh_db: Warehouse, tmp_path: Path) -> None:
 
     raw = tmp_path / "raw"
     subprocess.run(
-        [sys.executable, "-m", "orchestration.cli", "generate", "--scale", "0.01", "--days", "30", "--out", str(raw)],
+        [sys.executable, "-m", "bankwh.cli", "generate", "--scale", "0.01", "--days", "30", "--out", str(raw)],
         check=True,
         cwd=PROJECT_ROOT,
         capture_output=True,
@@ -596,7 +596,7 @@ def test_bankwh_build_runs_dbt_on_the_resolved_warehouse(fresh_db: Warehouse) ->
         [
             sys.executable,
             "-m",
-            "orchestration.cli",
+            "bankwh.cli",
             "build",
             "--threads",
             "2",

@@ -16,16 +16,16 @@ import pyarrow as pa
 import pytest
 from deltalake import DeltaTable, write_deltalake
 
-from orchestration import cli
-from orchestration.delta_export import (
+from bankwh import cli
+from publishing.delta_export import (
     ExportConfig,
     ExportError,
     compact_small_files,
     export_mart,
     export_marts,
 )
-from orchestration.parity import check_parity
-from orchestration.pg_arrow import relation_columns
+from publishing.parity import check_parity
+from warehouse.pg_arrow import relation_columns
 
 MARTS_SQL = """
 create schema marts;
@@ -293,7 +293,7 @@ def test_export_state_after_a_restore_is_the_restored_versions(tmp_path):
     the next incremental export: the state is read from the commit the content came from."""
     from deltalake import CommitProperties
 
-    from orchestration.delta_export import STATE_KEY, last_export_state
+    from publishing.delta_export import STATE_KEY, last_export_state
 
     path = str(tmp_path / "t")
 

@@ -20,8 +20,8 @@ import pytest
 import yaml
 from dbt_helpers import dbt_env, run_dbt
 
-from orchestration import PROJECT_ROOT
-from orchestration.warehouse import Warehouse
+from project_root import PROJECT_ROOT
+from warehouse import Warehouse
 
 CASES_PROJECT = Path(__file__).parent / "data" / "expectations_project"
 MACRO_FILES = sorted((PROJECT_ROOT / "macros" / "tests").glob("*.sql"))

@@ -21,7 +21,10 @@ import pytest
 import yaml
 from deltalake import DeltaTable
 
-from orchestration import PROJECT_ROOT, cli, flow_cli, locking, publish_gate
+from bankwh import cli, serve
+from project_root import PROJECT_ROOT
+from publishing import gate
+from warehouse import locking
 
 TINY_PROJECT = {
     "dbt_project.yml": """
@@ -178,8 +181,8 @@ def _node_artifact_rows(flow_run_id) -> list[dict]:
 def test_nightly_publishes_then_the_gate_keeps_the_previous_night(
     prefect_harness, clean_env, sales_db, tiny_project, tmp_path
 ):
-    from orchestration import publish
     from orchestration.flows import nightly
+    from publishing import publish
 
     delta = tmp_path / "delta"
     params = dict(sources=[], database=sales_db.database, dbt_project_dir=str(tiny_project), delta_root=str(delta))
@@ -231,7 +234,7 @@ def test_nightly_publishes_then_the_gate_keeps_the_previous_night(
     assert publish.disagreements(delta, record) != []
     blocked = nightly(**params, return_state=True)
     assert blocked.is_failed()
-    with pytest.raises(publish_gate.PublishBlocked, match=r"assert_no_negative_amounts"):
+    with pytest.raises(gate.PublishBlocked, match=r"assert_no_negative_amounts"):
         blocked.result()
     assert _mart_fingerprints(sales_db) == before and before["fact_sales"][0] == 200
     fact = DeltaTable(str(delta / "fact_sales"))
@@ -292,8 +295,8 @@ def test_readers_see_one_whole_night_at_a_time(prefect_harness, clean_env, sales
 def test_a_switch_refused_by_postgresql_rolls_delta_back(prefect_harness, clean_env, sales_db, tiny_project, tmp_path):
     """The export ran, then PostgreSQL refused the switch (here: someone created a table among the published
     views): the Delta tables go back to the published night, so neither store shows the unpublished one."""
-    from orchestration import publish
     from orchestration.flows import nightly
+    from publishing import publish
 
     delta = tmp_path / "delta"
     params = dict(sources=[], database=sales_db.database, dbt_project_dir=str(tiny_project), delta_root=str(delta))
@@ -338,25 +341,6 @@ def test_cli_night_that_fails_its_gate_exits_1_naming_the_test(
     assert "assert_no_negative_amounts" in err[0]
     assert _mart_fingerprints(sales_db) == before
     assert cli.main(["status", "--delta-root", str(delta)]) == 0  # both stores still agree on the first night
-
-
-def test_quality_report_hooks_receive_the_summary(prefect_harness, clean_env, sales_db, tmp_path, monkeypatch):
-    from orchestration import flows
-
-    seen: list[dict] = []
-
-    def remember(summary: dict) -> None:
-        seen.append(summary)
-
-    def broken(summary: dict) -> None:
-        raise OSError("smtp down")
-
-    monkeypatch.setattr(flows, "QUALITY_REPORT_HOOKS", [broken, remember])
-    with sales_db.cursor() as cur:
-        cur.execute("create schema marts; create table marts.dim_x as select 1::bigint as id")
-    summary = flows.nightly(sources=[], run_dbt=False, database=sales_db.database, delta_root=str(tmp_path / "d"))
-    assert summary["quality_report_hooks"] == ["remember"]  # the broken hook is logged, not fatal
-    assert seen and seen[0]["export"][0]["mart"] == "dim_x"
 
 
 @pytest.fixture
@@ -408,18 +392,18 @@ def test_unknown_source_is_refused(prefect_harness, clean_env):
 
 
 def _flow_tasks() -> list:
-    """The Prefect tasks the nightly flow is made of (module-level Task objects of orchestration.flows)."""
+    """The Prefect tasks the nightly flow is made of (module-level Task objects of orchestration.tasks)."""
     from prefect import Task
 
-    from orchestration import flows
+    from orchestration import tasks
 
-    return [obj for obj in vars(flows).values() if isinstance(obj, Task)]
+    return [obj for obj in vars(tasks).values() if isinstance(obj, Task)]
 
 
 def test_every_task_of_the_nightly_flow_has_a_timeout():
     from prefect import Flow
 
-    from orchestration import flows
+    from orchestration import flows, retries
 
     tasks = {t.name: t for t in _flow_tasks()}
     assert set(tasks) == {
@@ -430,7 +414,6 @@ def test_every_task_of_the_nightly_flow_has_a_timeout():
         "ingest-berka",
         "export-delta",
         "publish-night",
-        "publish-quality-report",
     }
     for name, t in tasks.items():
         assert t.timeout_seconds and t.timeout_seconds > 0, f"task {name} has no timeout"
@@ -440,12 +423,12 @@ def test_every_task_of_the_nightly_flow_has_a_timeout():
     assert "dbt_timeout_s" in flows.nightly.parameters.properties
     # the transient steps share one backoff; the export retries only on database connection errors
     for name in ("connect-warehouse", "ensure-raw-tables", "ingest-files", "ingest-api", "ingest-berka"):
-        assert tasks[name].retries > 0 and tasks[name].retry_condition_fn is flows._transient, name
+        assert tasks[name].retries > 0 and tasks[name].retry_condition_fn is retries.retry_if_transient, name
     export = tasks["export-delta"]
     assert export.retries == tasks["ingest-files"].retries
     assert export.retry_delay_seconds == tasks["ingest-files"].retry_delay_seconds
     assert export.retry_jitter_factor == tasks["ingest-files"].retry_jitter_factor
-    assert export.retry_condition_fn is flows._transient_db
+    assert export.retry_condition_fn is retries.retry_if_connection_lost
 
 
 def test_dbt_build_stops_at_its_time_limit(prefect_harness, clean_env, sales_db, tiny_project, tmp_path):
@@ -521,12 +504,12 @@ def sales_marts(sales_db):
 def test_export_retries_when_the_database_refused_the_first_connection(prefect_harness, sales_marts, tmp_path):
     from dataclasses import replace
 
-    from orchestration import flows
+    from orchestration import tasks
 
     proxy = FlakyProxy(sales_marts.host, sales_marts.port, drop=1)
     try:
         flaky = replace(sales_marts, host="127.0.0.1", port=proxy.port)
-        export = flows.export_delta.with_options(retry_delay_seconds=0)  # the real condition, no waiting
+        export = tasks.export_delta.with_options(retry_delay_seconds=0)  # the real condition, no waiting
         state = export(flaky, str(tmp_path / "delta"), "marts", False, return_state=True)
     finally:
         proxy.close()
@@ -539,10 +522,10 @@ def test_export_retries_when_the_database_refused_the_first_connection(prefect_h
 
 
 def test_export_does_not_retry_a_schema_change(prefect_harness, sales_marts, tmp_path):
-    from orchestration import flows
-    from orchestration.delta_export import ExportError
+    from orchestration import tasks
+    from publishing.delta_export import ExportError
 
-    export = flows.export_delta.with_options(retry_delay_seconds=0)
+    export = tasks.export_delta.with_options(retry_delay_seconds=0)
     assert export(sales_marts, str(tmp_path / "delta"), "marts", False, return_state=True).is_completed()
     with sales_marts.cursor() as cur:
         cur.execute("alter table marts.fact_sales drop column amount")
@@ -560,8 +543,8 @@ def test_export_retry_condition_accepts_only_connection_errors(fresh_db):
     import psycopg2
     from prefect.states import Failed
 
-    from orchestration import flows
-    from orchestration.delta_export import ExportError, ParityError
+    from orchestration import retries
+    from publishing.delta_export import ExportError, ParityError
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -572,7 +555,7 @@ def test_export_retry_condition_accepts_only_connection_errors(fresh_db):
         cur.execute("select * from marts.no_such_mart")
 
     def retried(exc: BaseException) -> bool:
-        return flows._transient_db(None, None, Failed(data=exc))
+        return retries.retry_if_connection_lost(None, None, Failed(data=exc))
 
     assert retried(refused.value)
     assert not retried(ExportError("1 of 1 mart(s) not exported: mart fact_connections lost column amount", []))
@@ -658,7 +641,7 @@ def test_gate_reads_run_results_and_blocks_only_on_error_severity(tmp_path):
     def artifact(results):
         path = tmp_path / "run_results.json"
         path.write_text(json.dumps({"results": [{"unique_id": u, "status": s, "message": m} for u, s, m in results]}))
-        return publish_gate.from_run_results(path)
+        return gate.from_run_results(path)
 
     passing = artifact(
         [
@@ -667,8 +650,8 @@ def test_gate_reads_run_results_and_blocks_only_on_error_severity(tmp_path):
             ("test.bank_warehouse.accepted_values_dim_clients_segment.9f8e7d", "warn", "Got 2 results"),
         ]
     )
-    publish_gate.check(passing)  # warnings do not block
-    assert [r.name for r in publish_gate.warnings(passing)] == ["accepted_values_dim_clients_segment"]
+    gate.check(passing)  # warnings do not block
+    assert [r.name for r in gate.warnings(passing)] == ["accepted_values_dim_clients_segment"]
 
     failing = artifact(
         [
@@ -678,8 +661,8 @@ def test_gate_reads_run_results_and_blocks_only_on_error_severity(tmp_path):
             ("test.bank_warehouse.unique_fact_transactions_transaction_id.5d6e", "pass", ""),
         ]
     )
-    with pytest.raises(publish_gate.PublishBlocked) as info:
-        publish_gate.check(failing)
+    with pytest.raises(gate.PublishBlocked) as info:
+        gate.check(failing)
     message = str(info.value)
     assert "1 failing error-severity test(s): assert_balances_reconcile" in message
     assert "model.bank_warehouse.fact_loans" in message and "fact_payments" not in message
@@ -692,10 +675,10 @@ def test_gate_reads_run_results_and_blocks_only_on_error_severity(tmp_path):
 def test_schedule_loads_from_prefect_yaml():
     from orchestration.flows import nightly
 
-    deployment = flow_cli.load_deployment()
-    schedule = flow_cli.schedule_of(deployment)
+    deployment = serve.load_deployment()
+    schedule = serve.schedule_of(deployment)
     assert (schedule.cron, schedule.timezone) == ("0 2 * * *", "Europe/Paris")
-    assert flow_cli.schedule_of(deployment, timezone="America/New_York").timezone == "America/New_York"
+    assert serve.schedule_of(deployment, timezone="America/New_York").timezone == "America/New_York"
 
     runner_deployment = nightly.to_deployment(name=deployment["name"], schedules=[schedule])
     (created,) = runner_deployment.schedules
@@ -731,7 +714,7 @@ def test_docker_compose_services_reference_each_other_consistently():
     assert re.fullmatch(r"http://([\w-]+):4200/api", worker_env["PREFECT_API_URL"]).group(1) in services
     assert set(services["worker"]["depends_on"]) == {"postgres", "prefect-server"}
 
-    deployment = flow_cli.load_deployment()
+    deployment = serve.load_deployment()
     command = " ".join(services["worker"]["command"])
     assert f"--pool {deployment['work_pool']['name']}" in command
     assert f"--name {deployment['name']}" in command
@@ -754,7 +737,7 @@ def test_bankwh_run_as_a_process_exits_with_the_truth(clean_env, sales_db, tiny_
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
     )
     env.pop("BANKWH_MARTS_SCHEMA", None)
-    argv = [sys.executable, "-m", "orchestration.cli", "run", "--sources", "", "--delta-root", str(tmp_path / "d")]
+    argv = [sys.executable, "-m", "bankwh.cli", "run", "--sources", "", "--delta-root", str(tmp_path / "d")]
 
     good = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert good.returncode == 0, good.stderr[-3000:]
@@ -788,7 +771,7 @@ def test_retry_decision_is_by_exception_type_not_by_words():
     import psycopg2
     import requests
 
-    from orchestration.flows import is_transient
+    from orchestration.retries import is_transient
 
     def http_error(status: int) -> requests.HTTPError:
         response = requests.Response()
@@ -819,7 +802,7 @@ def test_deployment_entrypoint_loads_the_flow_from_its_file(monkeypatch):
     from prefect.flows import load_flow_from_entrypoint
 
     monkeypatch.setattr(sys, "path", list(sys.path))  # loading the file extends sys.path; undo it afterwards
-    entrypoint = flow_cli.load_deployment()["entrypoint"]
+    entrypoint = serve.load_deployment()["entrypoint"]
     path = PROJECT_ROOT / entrypoint.split(":")[0]
     assert load_flow_from_entrypoint(str(PROJECT_ROOT / entrypoint)).name == "nightly"
     assert str(path.parent) in sys.path
@@ -833,10 +816,10 @@ def test_a_database_stopped_mid_run_is_one_line_and_exit_1(tiny_project, tmp_pat
     import subprocess
     import sys
 
-    from orchestration import embedded
+    from warehouse import embedded
 
     def bankwh(*args: str, **kwargs) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "orchestration.cli", *args], env=env, capture_output=True,
+        return subprocess.run([sys.executable, "-m", "bankwh.cli", *args], env=env, capture_output=True,
                               text=True, timeout=300, check=False, **kwargs)  # fmt: skip
 
     # a server of this test's own, which it can stop; and a model slow enough to be running when it stops
@@ -870,7 +853,7 @@ def test_a_database_stopped_mid_run_is_one_line_and_exit_1(tiny_project, tmp_pat
                 "create schema src; create table src.sales as select g as sale_id, 1 + g % 3 as shop_id, "
                 "date '2025-01-01' + g as sold_on, g::numeric(18, 2) as amount from generate_series(1, 50) g"
             )
-        run = subprocess.Popen([sys.executable, "-m", "orchestration.cli", "run", "--sources", "",
+        run = subprocess.Popen([sys.executable, "-m", "bankwh.cli", "run", "--sources", "",
                                 "--delta-root", str(tmp_path / "d")], env=env, cwd=tmp_path,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
         seen = []
@@ -899,10 +882,10 @@ def test_a_database_stopped_mid_run_is_one_line_and_exit_1(tiny_project, tmp_pat
 def test_gate_message_stays_one_readable_line_when_every_node_failed():
     """A lost database fails hundreds of nodes: the message names the first few, how many more, and the first
     node's own error (the cause), on one line."""
-    results = [publish_gate.NodeResult(f"model.bank_warehouse.m{i:03d}", "error", "connection refused\nretry")
+    results = [gate.NodeResult(f"model.bank_warehouse.m{i:03d}", "error", "connection refused\nretry")
                for i in range(40)]  # fmt: skip
-    with pytest.raises(publish_gate.PublishBlocked) as blocked:
-        publish_gate.check(results)
+    with pytest.raises(gate.PublishBlocked) as blocked:
+        gate.check(results)
     message = str(blocked.value)
     assert "\n" not in message
     assert "40 failed node(s): model.bank_warehouse.m000" in message and "m011 and 28 more" in message

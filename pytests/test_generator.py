@@ -23,7 +23,7 @@ import pytest
 from bank_sim.generator import Settings, generate, next_day
 from bank_sim.generator import loans as loans_mod
 from bank_sim.generator.settings import Calendar
-from orchestration import cli
+from bankwh import cli
 
 SETTINGS = Settings(scale=0.01, days=90, seed=7, start="2025-01-01", defect_rate=0.08)
 ISO_4217 = {

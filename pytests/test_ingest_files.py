@@ -15,7 +15,7 @@ from ingest_helpers import client, header, txn, write_lines
 
 from ingest.csv_lines import decode_file, detect_encoding, split_physical_lines
 from ingest.files_pipeline import run_files_ingest
-from orchestration import PROJECT_ROOT
+from project_root import PROJECT_ROOT
 
 DAY1, DAY2 = "2025-01-03", "2025-01-04"
 
@@ -173,7 +173,7 @@ def test_changed_redelivery_is_reported_and_not_merged(fresh_db, tmp_path, monke
     new_sha = hashlib.sha256(path.read_bytes()).hexdigest()
 
     # through the command line, as an operator sees it
-    from orchestration import cli
+    from bankwh import cli
 
     monkeypatch.setenv("PGDATABASE", fresh_db.database)
     rc = cli.main(["ingest", "--data", str(data), "--pipelines-dir", str(tmp_path / "pipelines"), "--quiet"])
@@ -422,7 +422,7 @@ def test_encoding_override_from_the_caller(fresh_db, tmp_path):
 KILL_SCRIPT = """
 import json, os, signal, sys
 from pathlib import Path
-from orchestration.warehouse import Warehouse
+from warehouse import Warehouse
 from ingest import ledger
 from ingest.files_pipeline import run_files_ingest
 from dlt.destinations.impl.postgres.postgres import PostgresCsvCopyJob
@@ -493,7 +493,7 @@ def test_killed_load_reruns_exactly(fresh_db, tmp_path, where):
 
 
 def test_generated_bank_matches_its_manifest(fresh_db, tmp_path):
-    from orchestration import cli
+    from bankwh import cli
 
     data = tmp_path / "raw"
     assert cli.main(["generate", "--scale", "0.01", "--days", "10", "--out", str(data)]) == 0

@@ -29,8 +29,9 @@ from typing import Any
 import pytest
 from deltalake import DeltaTable
 
-from orchestration import cli, publish_gate
-from orchestration.warehouse import Warehouse
+from bankwh import cli
+from publishing import gate
+from warehouse import Warehouse
 
 START = "2024-11-25"
 DAYS = 40
@@ -171,7 +172,7 @@ def test_first_night_publishes_every_mart_with_green_gates(nights: Nights) -> No
 
 def test_failing_gate_blocks_the_export_and_names_the_test(nights: Nights) -> None:
     assert nights.blocked.is_failed()
-    with pytest.raises(publish_gate.PublishBlocked, match=BALANCE_GATE):
+    with pytest.raises(gate.PublishBlocked, match=BALANCE_GATE):
         nights.blocked.result()
     assert nights.blocked_versions == nights.first_versions
     # readers of PostgreSQL keep the first night too, to the row
@@ -227,7 +228,7 @@ def test_changed_client_gets_a_second_scd2_version(nights: Nights) -> None:
 
 
 def test_run_summary_lists_rows_per_mart_and_delta_versions(nights: Nights) -> None:
-    from orchestration.flows import format_summary
+    from orchestration.summary import format_summary
 
     summary = nights.second.result()
     text = format_summary(summary)
@@ -243,8 +244,8 @@ def test_run_summary_lists_rows_per_mart_and_delta_versions(nights: Nights) -> N
 def test_full_refresh_of_a_selection_publishes_a_whole_night(nights: Nights) -> None:
     """No ingest, dbt --full-refresh of one model: the published night still holds every mart (the candidate
     schema rebuilds them all), and the full refresh rewrites every Delta table whole, recorded in both stores."""
-    from orchestration import publish
     from orchestration.flows import nightly
+    from publishing import publish
 
     before = _versions(nights.delta)
     state = nightly(

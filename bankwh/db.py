@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import shlex
 
-from . import embedded, warehouse
+import warehouse
+from warehouse import embedded
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

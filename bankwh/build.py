@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 import os
 
-from . import PROJECT_ROOT, publish, warehouse
+import warehouse
+from publishing import publish
+from warehouse.project import project_dir
 
 DEFAULT_THREADS = 4
 
@@ -19,7 +21,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "build",
         help="build and test the warehouse with dbt (seeds, snapshots, models, tests)",
         description=(
-            "Run `dbt build` on the project at the repository root against the warehouse database: seeds, "
+            "Run `dbt build` on the project directory against the warehouse database: seeds, "
             "snapshots, staging/intermediate/marts models and every test, in dependency order. The marts go to "
             "schema marts_dev (or $BANKWH_MARTS_SCHEMA): a build never changes what readers see; `bankwh run` "
             "publishes a night. Any other dbt option goes after `--`, e.g. `bankwh build --select marts+ -- "
@@ -61,8 +63,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def project_args() -> list[str]:
-    """Where the dbt project and its profile live (the repository root), whatever the working directory."""
-    return ["--project-dir", str(PROJECT_ROOT), "--profiles-dir", str(PROJECT_ROOT)]
+    """Where the dbt project and its profile live (the project directory), whatever the working directory below it."""
+    home = str(project_dir())
+    return ["--project-dir", home, "--profiles-dir", home]
 
 
 def invoke(args: list[str]) -> int:

@@ -15,7 +15,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .pg_arrow import Column, prepare_session, quote_ident
+from warehouse.pg_arrow import Column, prepare_session, quote_ident
 
 PARITY_FILE = "_parity.jsonl"
 FLOAT_REL_TOLERANCE = 1e-9

@@ -9,9 +9,9 @@ whole when their fingerprint changed. A table whose fingerprints did not change 
 Strategy measured with `bench/delta_export.py` (fact of 1 000 000 rows over 12 months, 1 % of one month's rows
 changed, so that month of ~83 000 rows is rewritten): predicate overwrite of the changed month 0.28 s for the
 read + commit step, `DeltaTable.merge` on the key (update/insert, delete-by-source restricted to that month)
-0.45 s; whole export including fingerprint scan and parity 1.26 s against 1.22 s. Overwrite is kept: it needs no
-key (marts need not declare one), is faster at the write step, and its add actions touch exactly the changed
-partitions. `strategy="merge"` remains available for comparison.
+0.45 s; whole export including fingerprint scan and parity 1.26 s against 1.22 s. Overwrite is the one strategy:
+it needs no key (marts need not declare one), is faster at the write step, and its add actions touch exactly the
+changed partitions.
 
 Schema changes: new columns are added (`schema_mode="merge"`, table rewritten, reported); dropped or retyped columns
 stop the export of that mart with a message naming them, unless `allow_schema_overwrite` replaces the schema.
@@ -30,10 +30,11 @@ from typing import Any
 
 import pyarrow as pa
 
-from . import PROJECT_ROOT, parity
-from .pg_arrow import Column, copy_to_arrow, quote_ident, relation_columns
+from warehouse.pg_arrow import Column, copy_to_arrow, quote_ident, relation_columns
+from warehouse.project import project_path
 
-DEFAULT_ROOT = PROJECT_ROOT / "data" / "delta"
+from . import parity
+
 STATE_KEY = "bankwh.export"
 PARTITION_COLUMN = "month"
 NULL_MONTH = "__null__"
@@ -75,7 +76,8 @@ class ExportError(RuntimeError):
 
 @dataclass(frozen=True)
 class ExportConfig:
-    root: Path = DEFAULT_ROOT
+    #: default: data/delta in the project directory (looked up when a config is made, not at import)
+    root: Path = field(default_factory=lambda: project_path("data", "delta"))
     schema: str = "marts"
     retention_hours: int = 168
     compact_min_files: int = 16
@@ -267,33 +269,7 @@ def _write(
         )
 
 
-def merge_months(
-    conn, path: Path, select_sql: str, schema: pa.Schema, keys: list[str], months: list[str], state: dict
-) -> None:
-    """Alternative strategy (kept for the benchmark): MERGE the changed months on the key columns."""
-    from deltalake import CommitProperties, DeltaTable
-
-    dt = DeltaTable(str(path))
-    on = " AND ".join(f"t.{k} = s.{k}" for k in keys)
-    with copy_to_arrow(conn, select_sql, schema) as reader:
-        (
-            dt.merge(
-                reader,
-                predicate=on,
-                source_alias="s",
-                target_alias="t",
-                commit_properties=CommitProperties(custom_metadata={STATE_KEY: json.dumps(state)}),
-            )
-            .when_matched_update_all()
-            .when_not_matched_insert_all()
-            .when_not_matched_by_source_delete(predicate=_month_predicate(months).replace("month", "t.month"))
-            .execute()
-        )
-
-
-def export_mart(
-    wh, mart: str, config: ExportConfig, full: bool = False, strategy: str = "overwrite", keys=None
-) -> MartExport:
+def export_mart(wh, mart: str, config: ExportConfig, full: bool = False) -> MartExport:
     """Export one mart; see the module docstring for what is rewritten when."""
     from deltalake import DeltaTable
 
@@ -360,12 +336,8 @@ def export_mart(
                 changed = sorted(m for m in set(current) | set(old) if current.get(m) != old.get(m))
                 if changed:
                     sql = f"{base_sql} where {_month_filter_sql(month_expr, changed)}"
-                    if strategy == "merge":
-                        merge_months(conn, path, sql, arrow_schema, list(keys or []), changed, state)
-                    else:
-                        _write(conn, path, sql, arrow_schema, mode="overwrite",
-                               predicate=_month_predicate(changed), partition_by=partition_by,
-                               schema_mode=None, state=state)  # fmt: skip
+                    _write(conn, path, sql, arrow_schema, mode="overwrite", predicate=_month_predicate(changed),
+                           partition_by=partition_by, schema_mode=None, state=state)  # fmt: skip
                     result.action = "incremental"
                     result.partitions_rewritten = len(changed)
 

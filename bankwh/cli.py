@@ -12,12 +12,14 @@ import sys
 
 # Modules with a `register(subparsers)` function, in the order their commands appear in `bankwh --help`.
 COMMAND_MODULES = [
-    "orchestration.db_cli",
+    "bankwh.db",
     "bank_sim.cli",
     "bank_sim.api_cli",
     "ingest.cli",
-    "orchestration.transform_cli",  # not dbt_*: dbt imports every dbt_* module on sys.path as a plugin
-    "orchestration.flow_cli",
+    "bankwh.build",  # not dbt_*: dbt imports every dbt_* module on sys.path as a plugin
+    "bankwh.run",
+    "bankwh.serve",
+    "bankwh.export",
 ]
 
 

@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import PROJECT_ROOT
+from .project import project_path
 
 DEFAULT_PORT = 54329
 SERVER_USER = "bankwh_postgres"
@@ -32,7 +32,7 @@ class EmbeddedServerError(RuntimeError):
 
 def warehouse_dir() -> Path:
     """Where the embedded server keeps its data; `BANKWH_WAREHOUSE_DIR` moves it (tests use a temp dir)."""
-    return Path(os.environ.get("BANKWH_WAREHOUSE_DIR", PROJECT_ROOT / ".warehouse")).resolve()
+    return Path(os.environ.get("BANKWH_WAREHOUSE_DIR") or project_path(".warehouse")).resolve()
 
 
 def _bin(name: str) -> Path:

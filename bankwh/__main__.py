@@ -1,0 +1,7 @@
+"""`python -m bankwh`: the same as the `bankwh` command."""
+
+import sys
+
+from bankwh.cli import main
+
+sys.exit(main())

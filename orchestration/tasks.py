@@ -1,0 +1,179 @@
+"""The Prefect tasks of the nightly flow: connect, ingest each source, export to Delta, publish.
+
+Each task is a thin wrapper that gives a step of `ingest` or `publishing` its timeout, its retry policy
+(orchestration/retries.py) and the run's logger; the flow (orchestration/flows.py) only wires them together.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from prefect import get_run_logger, task
+
+from .retries import RETRY, RETRY_DB
+
+ALL_SOURCES = ("files", "api", "berka")
+#: Per-file progress lines of the landing-file ingest: the first, every FILE_LOG_EVERY-th, the last and failures.
+FILE_LOG_EVERY = 250
+
+
+@task(name="connect-warehouse", timeout_seconds=300, **RETRY)
+def connect_warehouse(database: str | None = None):
+    import warehouse
+
+    wh = warehouse.resolve(start=True, log=get_run_logger().info)
+    wh = wh.with_database(database) if database else wh
+    warehouse.ensure_database(wh)
+    warehouse.apply_env(wh)  # dbt's profiles.yml reads the PG* variables
+    return wh
+
+
+@task(name="ensure-raw-tables", timeout_seconds=300, **RETRY)
+def ensure_raw_tables(wh) -> list[str]:
+    """Every raw table of the contract exists before anything reads it, empty when nothing was delivered for it."""
+    from ingest.raw_tables import ensure_raw_tables as ensure
+
+    return ensure(wh, log=get_run_logger().info)
+
+
+def default_sources(berka_dir: str | None = None) -> list[str]:
+    """files and api always; berka when its folder holds the Czech bank's files, plain or gzip-compressed (the
+    project ships them, so by default it does; a BANKWH_BERKA_DIR without them leaves the Czech bank out)."""
+    from ingest.berka_pipeline import default_berka_dir
+    from ingest.berka_source import holds_berka_files
+
+    folder = Path(berka_dir) if berka_dir else default_berka_dir()
+    return list(ALL_SOURCES) if holds_berka_files(folder) else ["files", "api"]
+
+
+def throttled(log: Callable[[str], None], every: int = FILE_LOG_EVERY) -> Callable[[str], None]:
+    """A log function that passes every message except most per-file lines (`  [i/n] name: ...`).
+
+    Why: a year of landing files is thousands of lines; the run log keeps the first, every `every`-th, the last
+    and every failed file, so progress stays visible without burying the rest of the run.
+    """
+    per_file = re.compile(r"^\s*\[(\d+)/(\d+)\]")
+
+    def log_line(message: str) -> None:
+        match = per_file.match(message)
+        if match is None or "FAILED" in message:
+            log(message)
+            return
+        i, n = int(match.group(1)), int(match.group(2))
+        if i == 1 or i == n or i % every == 0:
+            log(message)
+
+    return log_line
+
+
+@task(name="ingest-files", timeout_seconds=3600, **RETRY)
+def ingest_files(wh, data_dir: str, pipelines_dir: str | None = None) -> dict[str, Any]:
+    from ingest.files_pipeline import run_files_ingest
+
+    summary = run_files_ingest(wh, data_dir, pipelines_dir=pipelines_dir, log=throttled(get_run_logger().info))
+    if summary.errors:
+        raise RuntimeError(f"{len(summary.errors)} landing file(s) failed: " + "; ".join(summary.errors))
+    return {
+        "files": len(summary.files),
+        "files_loaded": len(summary.loaded),
+        "rows": sum(f.rows for f in summary.loaded),
+        "quarantined": sum(f.quarantined for f in summary.loaded),
+        "notes": summary.notes,
+    }
+
+
+@task(name="ingest-api", timeout_seconds=1800, **RETRY)
+def ingest_api(wh, base_url: str | None, token: str | None, pipelines_dir: str | None = None) -> dict[str, Any]:
+    from ingest.api_pipeline import run_api_ingest
+
+    return run_api_ingest(wh, base_url, token, pipelines_dir, log=get_run_logger().info)
+
+
+@task(name="ingest-berka", timeout_seconds=3600, **RETRY)
+def ingest_berka(wh, berka_dir: str | None) -> Any:
+    from ingest.berka_pipeline import default_berka_dir, run_berka_ingest
+
+    folder = Path(berka_dir) if berka_dir else default_berka_dir()
+    if not folder.is_dir():
+        raise FileNotFoundError(f"the Berka folder {folder} does not exist; set BANKWH_BERKA_DIR or pass berka_dir")
+    # dlt warns once per Berka table that Arrow goes through its slower insert writer; that is known and small
+    # (a filter, not a level: dlt sets its logger's level again when the pipeline starts)
+    dlt_logger = logging.getLogger("dlt")
+
+    def errors_only(record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.ERROR
+
+    dlt_logger.addFilter(errors_only)
+    try:
+        result = run_berka_ingest(wh, folder, log=get_run_logger().info)
+    finally:
+        dlt_logger.removeFilter(errors_only)
+    loaded = result.get("loaded", {}).values()
+    return {
+        "files_loaded": len(result.get("loaded", {})),
+        "files_skipped": len(result.get("skipped", [])),
+        "rows": sum(v["rows_loaded"] for v in loaded),
+        "quarantined": sum(v["rows_quarantined"] for v in loaded),
+    }
+
+
+def _export_rows(results) -> list[dict[str, Any]]:
+    return [
+        {
+            "mart": r.mart,
+            "rows": r.rows,
+            "action": r.action,
+            "partitions_rewritten": r.partitions_rewritten,
+            "version": r.version,
+            "parity_ok": r.parity_ok,
+        }
+        for r in results
+    ]
+
+
+@task(name="export-delta", timeout_seconds=3600, **RETRY_DB)
+def export_delta(wh, root: str, schema: str, full: bool) -> list[dict[str, Any]]:
+    """Export every mart of `schema` to Delta; when any fails, every table this attempt moved goes back to the
+    version it had, so Delta readers keep the published night (the run then fails or retries)."""
+    from publishing import publish
+    from publishing.delta_export import ExportConfig, export_marts, summary_table
+
+    logger = get_run_logger()
+    config = ExportConfig(root=Path(root), schema=schema)
+    with wh.cursor() as cur:
+        before = publish.delta_versions(config.root, publish.relations(cur, schema))
+    try:
+        results = export_marts(wh, config=config, full=full, log=logger.info)
+    except BaseException:
+        publish.restore_delta(config.root, before, log=logger.warning)
+        raise
+    logger.info("Delta export:\n%s", summary_table(results))
+    rows = _export_rows(results)
+    for row in rows:  # what publish-night puts back if PostgreSQL refuses the switch
+        row["previous_version"] = before.get(row["mart"], -1)
+    return rows
+
+
+@task(name="publish-night", timeout_seconds=600, **RETRY_DB)
+def publish_night(wh, root: str, record: Any, exported: list[dict[str, Any]]) -> Any:
+    """Switch the PostgreSQL marts to tonight's schema and record the night in both stores.
+
+    When PostgreSQL refuses the switch, the Delta tables go back to the versions of the night still published.
+    """
+    from publishing import publish
+
+    logger = get_run_logger()
+    record.delta_versions = {row["mart"]: row["version"] for row in exported}
+    try:
+        stored = publish.publish(wh, record)
+    except BaseException:
+        before = {row["mart"]: row["previous_version"] for row in exported}
+        publish.restore_delta(Path(root), before, log=logger.warning)
+        raise
+    publish.record_in_delta(Path(root), stored)
+    logger.info("%s", stored.describe())
+    return stored

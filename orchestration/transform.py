@@ -1,0 +1,141 @@
+"""The nightly dbt build in this process: dbt's runner with a progress callback, one Prefect event per node and a
+table artifact of every node, so the Prefect UI shows the build without a task per node.
+
+Why a callback and not one Prefect task per node: the per-node tasks of prefect-dbt ran in daemon threads that
+were still reporting their states when the process exited, which aborted the interpreter ("FATAL: exception not
+rethrown", exit 134) after a good night, and their state round-trips made the build several times slower than
+plain `dbt build`. (Not named dbt_*: a worker puts this folder on sys.path, where dbt imports such modules.)
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from publishing import gate
+
+
+class DbtProgress:
+    """dbt callback: one log line per failure or warning, and "N of M nodes" at every tenth of the build."""
+
+    def __init__(self, log: Callable[[str], None], emit: Callable[[dict[str, Any]], None] | None = None):
+        self.log = log
+        self.emit = emit
+        self.total = 0
+        self.done = 0
+        self.failed = 0
+        self.reported_tenths = 0
+        self.nodes: list[dict[str, Any]] = []
+        self.invocation_id: str | None = None
+        self._lock = threading.Lock()  # dbt calls back from each of its threads
+
+    def __call__(self, event: Any) -> None:
+        with self._lock:
+            try:
+                self._handle(event)
+            except Exception as exc:  # progress reporting must never break the build
+                self.log(f"dbt progress: could not read event {event.info.name}: {exc}")
+
+    def _handle(self, event: Any) -> None:
+        name = event.info.name
+        if self.invocation_id is None and getattr(event.info, "invocation_id", None):
+            self.invocation_id = event.info.invocation_id
+        total = getattr(event.data, "total", 0)
+        if total and total > self.total:
+            self.total = total
+        if name != "NodeFinished":
+            return
+        info, result = event.data.node_info, event.data.run_result
+        status = (result.status or info.node_status or "").lower()
+        node = {
+            "node": info.unique_id,
+            "type": info.resource_type,
+            "status": status,
+            "seconds": round(float(result.execution_time or 0.0), 2),
+            "failures": int(result.num_failures or 0),
+            "message": (result.message or "").splitlines()[0][:300] if result.message else "",
+        }
+        self.nodes.append(node)
+        self.done += 1
+        if status in gate.BLOCKING_TEST_STATUSES | {"warn"}:
+            self.failed += status != "warn"
+            self.log(f"dbt {status.upper():<5} {info.unique_id}: {node['message']}")
+        if self.emit is not None:
+            self.emit(node)
+        tenths = self.done * 10 // max(self.total, self.done)
+        if tenths > self.reported_tenths:
+            self.reported_tenths = tenths
+            self.log(f"dbt: {self.done} of {max(self.total, self.done)} nodes done, {self.failed} failed")
+
+
+def emit_node_event(node: dict[str, Any]) -> None:
+    """A Prefect event per dbt node (the UI's event feed), named like dbt.model.success or dbt.test.fail."""
+    from prefect.events import emit_event
+
+    emit_event(
+        event=f"dbt.{node['type']}.{node['status']}",
+        resource={"prefect.resource.id": f"dbt.{node['node']}", "prefect.resource.name": node["node"]},
+        payload={k: node[k] for k in ("seconds", "failures", "message")},
+    )
+
+
+def node_artifact(progress: DbtProgress) -> None:
+    """Every node of the build as a table artifact of the dbt-build run, failures first."""
+    from prefect.artifacts import create_table_artifact
+
+    order = {"error": 0, "fail": 1, "runtime error": 1, "warn": 2}
+    rows = sorted(progress.nodes, key=lambda n: (order.get(n["status"], 3), n["node"]))
+    create_table_artifact(
+        key="dbt-build-nodes",
+        table=rows,
+        description=f"dbt build: {progress.done} nodes, {progress.failed} failed (invocation {progress.invocation_id})",
+    )
+
+
+def build_args(
+    full_refresh: bool, select: str | None, project_dir: Path, profiles_dir: Path, target_dir: Path | None
+) -> list[str]:
+    """The `dbt build` command line of the night (dbt's console output off: the callback reports)."""
+    args = ["build", "--project-dir", str(project_dir), "--profiles-dir", str(profiles_dir), "--quiet"]
+    if full_refresh:
+        args.append("--full-refresh")
+    if select:
+        args += ["--select", *select.split()]
+    if target_dir is not None:
+        args += ["--target-path", str(target_dir)]
+    return args
+
+
+def run_build(args: list[str], log: Callable[[str], None], limit: float | None) -> gate.BuildResult:
+    """Run `dbt build` with progress, events and the node artifact; the gate's view of its results.
+
+    `limit` is the enclosing flow's time limit: Prefect stops a flow at its limit by raising inside it, which dbt
+    reports as its own failure, so past the limit the error becomes a TimeoutError naming the limit.
+    """
+    from dbt.cli.main import dbtRunner
+
+    progress = DbtProgress(log, emit_node_event)
+    started = time.monotonic()
+
+    def over_time(error: object) -> TimeoutError | None:
+        if limit and time.monotonic() - started >= limit:
+            return TimeoutError(f"dbt build stopped at its time limit of {limit:g} s ({error!r})")
+        return None
+
+    try:
+        res = dbtRunner(callbacks=[progress]).invoke(args)
+    except BaseException as exc:
+        timed_out = over_time(exc)
+        if timed_out is None:
+            raise
+        raise timed_out from exc
+    if res.exception is not None:  # dbt could not start (project, profile), or was stopped
+        cause = " ".join(str(res.exception).split())  # dbt's message spans lines; the cause is on the later ones
+        raise over_time(res.exception) or RuntimeError(f"dbt build could not run: {cause}")
+    results = gate.from_dbt_result(res)
+    log(f"dbt build finished in {time.monotonic() - started:.1f} s: {progress.done} nodes, {progress.failed} failed")
+    node_artifact(progress)
+    return gate.BuildResult(results, invocation_id=gate.invocation_id(res) or progress.invocation_id)
