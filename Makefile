@@ -35,9 +35,10 @@ test-fast: $(STAMP) ## the suites without the slow end-to-end tests (the edit–
 test-external: $(STAMP) ## the same suites against the server at 127.0.0.1:5432
 	PGHOST=127.0.0.1 PGPORT=5432 PGUSER=postgres PGDATABASE=bank $(BIN)/python -m pytest $(PYTEST_ARGS)
 
-lint: $(STAMP) ## ruff on Python, dbt-bouncer on the parsed project, sqlfluff (dbt templater, needs the warehouse) on the SQL
+lint: $(STAMP) ## ruff and import-linter (package layers) on Python, dbt-bouncer on the parsed project, sqlfluff on the SQL
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	$(BIN)/dbt parse --quiet --project-dir . --profiles-dir .
 	$(BIN)/dbt-bouncer run --config-file dbt-bouncer.yml --only manifest_checks
 	@$(BIN)/bankwh db start >/dev/null
