@@ -17,15 +17,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "ingest",
         help="load the landing files, the bank API and the Czech bank (Berka) files into the raw schemas with dlt",
         description=(
-            "Load every new landing file (data/raw/<entity>/YYYY-MM-DD.csv) into raw_core_banking exactly once, "
-            "and/or fetch what is new from the bank API into raw_bank_api. Broken lines go to "
-            "raw_core_banking._quarantine with the reason; every file is counted (lines in = rows + quarantined) "
-            "and recorded in raw_core_banking._file_loads. Files already loaded are skipped; a file whose content "
-            "changed since it was loaded is reported and not loaded. Exit status 1 when a file failed. "
-            "--source berka loads the PKDD'99 Czech bank (.asc) files into raw_berka, each file content once."
+            "Load every new landing file (data/raw/<entity>/YYYY-MM-DD.csv) into raw_core_banking, the PKDD'99 "
+            "Czech bank's .asc files into raw_berka (--source berka), and/or what is new from the bank API into "
+            "raw_bank_api. Both kinds of file go through one loader: a file is loaded once per content (name + "
+            "sha256, recorded in <schema>._file_loads); a file delivered again with another content replaces the "
+            "old one; broken lines go to <schema>._quarantine with file, line and reason, and a file that cannot "
+            "be loaded at all is quarantined whole with the reason while the others load. Every file is counted "
+            "(lines in = rows + quarantined). Exit status 1 when a file's lines did not add up."
         ),
-        epilog="The table at the end lists each file loaded or failed: rows, quarantined lines and the seconds "
-        "spent reading it; the total line has the wall time of the whole run.",
+        epilog="The table at the end lists each file read: lines, rows, quarantined lines and the seconds spent "
+        "reading it; the total line has the wall time of the whole run. Files quarantined whole follow, each "
+        "with its reason.",
     )
     parser.add_argument(
         "--source",
@@ -82,36 +84,17 @@ def _api_summary(wh, args: argparse.Namespace, log) -> IngestSummary:
     return summary
 
 
-def _berka_summary(wh, args: argparse.Namespace, log) -> IngestSummary:
-    """The Czech bank's load in the common summary shape: one line per file, loaded or already there."""
-    from .berka_pipeline import run_berka_ingest
-
-    result = run_berka_ingest(wh, args.berka_dir, pipelines_dir=args.pipelines_dir, log=log)
-    summary = IngestSummary(source="berka", load_id=result.get("load_id"), seconds=result["seconds"])
-    for name, counts in result["loaded"].items():
-        summary.files.append(
-            FileResult(
-                name,
-                name.removesuffix(".asc"),
-                "loaded",
-                counts["lines_in"],
-                counts["rows_loaded"],
-                counts["rows_quarantined"],
-                encoding="ascii",
-            )
-        )
-    for name in result["skipped"]:
-        summary.files.append(FileResult(name, name.removesuffix(".asc"), "unchanged"))
-    return summary
-
-
 def print_summary(summary: IngestSummary) -> None:
-    print(f"\n{summary.source}: {len(summary.loaded)} loaded, {len(summary.with_status('unchanged'))} unchanged")
+    statuses = ("loaded", "replaced", "quarantined", "unchanged")
+    counts = ", ".join(f"{len(summary.with_status(status))} {status}" for status in statuses)
+    print(f"\n{summary.source}: {counts}")
     print(summary.table())
     for note in summary.notes:
         print(f"note: {note}")
     for change in summary.schema_changes:
         print(f"schema change: {change}")
+    for quarantined in summary.quarantined_files:
+        print(f"quarantined whole: {quarantined}")
     for error in summary.errors:
         print(f"error: {error}")
 
@@ -140,6 +123,10 @@ def _ingest(args: argparse.Namespace) -> int:
         summaries.append(_api_summary(wh, args, log))
         print_summary(summaries[-1])
     if args.source in ("berka", "all"):
-        summaries.append(_berka_summary(wh, args, log))
+        from .berka_pipeline import run_berka_ingest
+
+        summaries.append(
+            run_berka_ingest(wh, args.berka_dir, pipelines_dir=args.pipelines_dir, progress=not args.quiet, log=log)
+        )
         print_summary(summaries[-1])
     return 1 if any(summary.errors for summary in summaries) else 0

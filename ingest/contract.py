@@ -1,7 +1,9 @@
-"""The landing-file part of docs/source_contract.md, as data: which folders exist, their columns and keys.
+"""The delivered files of both sources as data: which entities exist, their columns and keys.
 
-Ingestion checks every file header against this table: a column that is not listed is a schema change (it still
-lands), a missing key or mandatory column makes the file unloadable (it is rejected with the column named).
+`ENTITIES` is the landing-file part of docs/source_contract.md (one folder per entity); `BERKA_ENTITIES` are the
+eight PKDD'99 files (`trans.asc` → table `trans`), with their headers lower-cased as the loader names them.
+Ingestion checks every file header against its entity: a column that is not listed is a schema change (it still
+lands), a missing key or mandatory column makes the file unloadable (it is quarantined whole, the column named).
 """
 
 from __future__ import annotations
@@ -11,10 +13,9 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class EntitySpec:
-    """One landing folder: its kind (`entity` snapshot or `event`), primary key and columns in file order."""
+    """One delivered entity: its raw table name, primary key and columns in file order."""
 
     name: str
-    kind: str
     primary_key: tuple[str, ...]
     columns: tuple[str, ...]
     mandatory_extra: tuple[str, ...] = ()
@@ -25,10 +26,9 @@ class EntitySpec:
         return self.primary_key + tuple(c for c in self.mandatory_extra if c not in self.primary_key)
 
 
-def _spec(name: str, kind: str, key: str, columns: str, mandatory: str = "") -> EntitySpec:
+def _spec(name: str, key: str, columns: str, mandatory: str = "") -> EntitySpec:
     return EntitySpec(
         name=name,
-        kind=kind,
         primary_key=tuple(key.split()),
         columns=tuple(columns.split()),
         mandatory_extra=tuple(mandatory.split()),
@@ -40,46 +40,39 @@ ENTITIES: dict[str, EntitySpec] = {
     for spec in [
         _spec(
             "products",
-            "entity",
             "product_code",
             "product_code product_name product_type currency monthly_fee interest_rate updated_at",
         ),
         _spec(
             "clients",
-            "entity",
             "client_id",
             "client_id first_name last_name birth_date national_id email phone street city postal_code country "
             "segment risk_rating kyc_status onboarded_on updated_at",
         ),
         _spec(
             "accounts",
-            "entity",
             "account_id",
             "account_id client_id iban product_code currency opened_on closed_on status credit_limit "
             "overdraft_limit updated_at",
         ),
         _spec(
             "loans",
-            "entity",
             "loan_id",
             "loan_id client_id account_id product_code principal currency annual_rate term_months start_date "
             "status updated_at",
         ),
         _spec(
             "loan_schedules",
-            "event",
             "loan_id installment_no",
             "loan_id installment_no due_date principal_due interest_due",
         ),
         _spec(
             "loan_payments",
-            "event",
             "payment_id",
             "payment_id loan_id installment_no paid_on amount currency",
         ),
         _spec(
             "transactions",
-            "event",
             "transaction_id",
             "transaction_id account_id booked_at value_date amount currency channel mcc merchant "
             "counterparty_iban description",
@@ -87,25 +80,21 @@ ENTITIES: dict[str, EntitySpec] = {
         ),
         _spec(
             "balances",
-            "event",
             "account_id balance_date",
             "account_id balance_date closing_balance currency",
         ),
         _spec(
             "postings",
-            "event",
             "posting_id",
             "posting_id account_id posting_date posting_type amount currency description",
         ),
         _spec(
             "fraud_labels",
-            "event",
             "transaction_id",
             "transaction_id label fraud_type reported_on",
         ),
         _spec(
             "surveys",
-            "event",
             "response_id",
             "response_id client_id survey_date channel nps_score csat_score comment answered_at",
         ),
@@ -116,3 +105,18 @@ ENTITIES: dict[str, EntitySpec] = {
 LINEAGE_COLUMNS = ("_file_name", "_line_number", "_loaded_at", "_dlt_load_id", "_dlt_id")
 
 RAW_SCHEMA = "raw_core_banking"
+BERKA_SCHEMA = "raw_berka"
+
+BERKA_ENTITIES: dict[str, EntitySpec] = {
+    spec.name: spec
+    for spec in [
+        _spec("account", "account_id", "account_id district_id frequency date"),
+        _spec("client", "client_id", "client_id birth_number district_id"),
+        _spec("disp", "disp_id", "disp_id client_id account_id type"),
+        _spec("card", "card_id", "card_id disp_id type issued"),
+        _spec("loan", "loan_id", "loan_id account_id date amount duration payments status"),
+        _spec("order", "order_id", "order_id account_id bank_to account_to amount k_symbol"),
+        _spec("district", "a1", " ".join(f"a{i}" for i in range(1, 17))),
+        _spec("trans", "trans_id", "trans_id account_id date type operation amount balance k_symbol bank account"),
+    ]
+}

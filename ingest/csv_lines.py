@@ -1,9 +1,15 @@
-"""Reading a landing file line by line: decode, split into fields, and say why a line cannot be a record.
+"""Reading a delimited file (a landing CSV, a Czech `.asc` file): decode, judge every line, parse with pyarrow.csv.
 
-The contract promises one record per physical line, so every line is judged on its own: a broken line (unclosed
-quote, wrong field count, undecodable bytes, NUL byte) goes to quarantine with a reason naming the rule and never
-swallows the next line. Fields keep their text exactly as delivered; only the CSV quoting is removed, and an empty
-field becomes NULL (the contract: "empty field = no value"). A trailing CR is taken as part of the line ending.
+Both sources promise one record per physical line, so every line is judged on its own: a broken line (undecodable
+bytes, NUL byte, a carriage return inside the line, an unclosed quote or text after a closing quote, wrong field
+count) goes to quarantine with a reason naming the rule and never swallows the next line. The lines that pass the
+per-line checks are parsed by pyarrow.csv in one call; its `invalid_row_handler` quarantines the lines whose field
+count differs from the header's. Why the per-line checks before pyarrow: pyarrow lets an unclosed quote run on
+into the following lines (even with `newlines_in_values=False`), takes a bare CR for a line end (which would shift
+every later line number) and reads `"ab"c` as `abc`; the quoting of a line holding a quote character is therefore
+checked first with the standard library's strict CSV reader, which names the rule broken. Fields keep their text
+exactly as delivered; only the quoting is removed. An unquoted empty field is NULL; a quoted empty field (`""`) is
+NULL or an empty string as the dialect says. A trailing CR is taken as part of the line ending.
 
 Encoding is decided per file: valid UTF-8 is UTF-8; a file that is not valid UTF-8 and has fewer valid UTF-8
 multi-byte lines than invalid ones is a legacy 8-bit export, decoded as Latin-1 (or cp1252 when it uses bytes
@@ -16,9 +22,10 @@ from __future__ import annotations
 
 import codecs
 import csv
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import NamedTuple
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
 
 UTF8_BOM = b"\xef\xbb\xbf"
 
@@ -109,11 +116,26 @@ def decode_file(data: bytes, override: str | None = None) -> DecodedFile:
     return DecodedFile(encoding=encoding, lines=lines, undecodable=undecodable)
 
 
-def split_line(line: str) -> list[str]:
-    """Fields of one line with CSV quoting removed; raises csv.Error for broken quoting."""
-    if '"' not in line:
-        return line.split(",")
-    return next(csv.reader([line], strict=True))
+def parse_header(line: str, file_name: str, delimiter: str = ",", quote_char: str = '"') -> list[str]:
+    """Header names as delivered (quoting and surrounding spaces removed); rejects empty or repeated names."""
+    if line.endswith("\r"):
+        line = line[:-1]
+    if not line.strip():
+        raise FileRejected(f"{file_name}: line 1 (header) is empty")
+    try:
+        names = [
+            name.strip() for name in next(csv.reader([line], delimiter=delimiter, quotechar=quote_char, strict=True))
+        ]
+    except csv.Error as exc:
+        raise FileRejected(f"{file_name}: line 1 (header): {quoting_reason(exc)}") from exc
+    if any(not name for name in names):
+        raise FileRejected(f"{file_name}: line 1 (header) has an empty column name: {line!r}")
+    seen: set[str] = set()
+    for name in names:
+        if name.lower() in seen:
+            raise FileRejected(f"{file_name}: line 1 (header) names column {name!r} twice")
+        seen.add(name.lower())
+    return names
 
 
 def quoting_reason(exc: csv.Error) -> str:
@@ -123,66 +145,84 @@ def quoting_reason(exc: csv.Error) -> str:
     return f"malformed quoting: {message}"
 
 
-def parse_header(line: str, file_name: str) -> list[str]:
-    """Header names as delivered (surrounding spaces removed); rejects empty or repeated names."""
-    if line.endswith("\r"):
-        line = line[:-1]
-    if not line.strip():
-        raise FileRejected(f"{file_name}: line 1 (header) is empty")
-    try:
-        names = [name.strip() for name in split_line(line)]
-    except csv.Error as exc:
-        raise FileRejected(f"{file_name}: line 1 (header): {quoting_reason(exc)}") from exc
-    if any(not name for name in names):
-        raise FileRejected(f"{file_name}: line 1 (header) has an empty column name: {line!r}")
-    seen: set[str] = set()
-    for name in names:
-        if name in seen:
-            raise FileRejected(f"{file_name}: line 1 (header) names column {name!r} twice")
-        seen.add(name)
-    return names
+@dataclass
+class ParsedLines:
+    """The data lines of one file: records as an Arrow table of text columns (`c0`, `c1`... in header order) with
+    their physical line numbers, and the quarantined lines as (line number, text without line ending, reason)."""
+
+    records: pa.Table
+    line_numbers: list[int]
+    quarantine: list[tuple[int, str, str]]
 
 
-class Judged(NamedTuple):
-    """One data line: its fields when it is a record, else the quarantine reason."""
+def _line_problem(line: str, delimiter: str, quote_char: str, n_fields: int) -> str | None:
+    """Why a (decoded, CR-stripped) line cannot be a record, for the rules pyarrow does not check; else None."""
+    if "\x00" in line:
+        return "NUL byte: a text value cannot hold byte 0x00"
+    if "\r" in line:
+        return "carriage return inside the line: one record per physical line"
+    if not line and n_fields > 1:
+        return f"wrong field count: empty line, header has {n_fields}"
+    if quote_char in line:
+        try:
+            next(csv.reader([line], delimiter=delimiter, quotechar=quote_char, strict=True))
+        except csv.Error as exc:
+            return quoting_reason(exc)
+    return None
 
-    line_number: int
-    fields: list[str] | None
-    reason: str | None
-    text: str
 
-
-def judge_lines(decoded: DecodedFile, n_fields: int) -> Iterator[Judged]:
-    """Every data line (physical line 2 onwards) judged as record or quarantine, in file order."""
+def parse_lines(
+    decoded: DecodedFile, n_fields: int, delimiter: str, quote_char: str, quoted_empty_is_null: bool
+) -> ParsedLines:
+    """Judge and parse every data line (physical line 2 onwards) of a decoded file; see the module docstring."""
+    quarantine: list[tuple[int, str, str]] = []
+    kept: list[str] = []
+    kept_numbers: list[int] = []
     undecodable = decoded.undecodable
     for index in range(1, len(decoded.lines)):
         text = decoded.lines[index]
-        line_number = index + 1
-        # fast path: the common clean line (no quote, no CR, no NUL) is a plain split
-        if '"' not in text and "\r" not in text and "\x00" not in text and index not in undecodable:
-            fields = text.split(",")
-            if len(fields) == n_fields:
-                yield Judged(line_number, fields, None, text)
-                continue
-        if index in undecodable:
-            yield Judged(line_number, None, decoded.undecodable[index], text)
-            continue
         line = text[:-1] if text.endswith("\r") else text
-        if "\x00" in line:
-            yield Judged(
-                line_number, None, "NUL byte: a text value cannot hold byte 0x00", text.replace("\x00", "\\x00")
-            )
-            continue
-        if not line and n_fields > 1:
-            yield Judged(line_number, None, f"wrong field count: empty line, header has {n_fields}", text)
-            continue
-        try:
-            fields = split_line(line)
-        except csv.Error as exc:
-            yield Judged(line_number, None, quoting_reason(exc), text)
-            continue
-        if len(fields) != n_fields:
-            reason = f"wrong field count: {len(fields)} fields, header has {n_fields}"
-            yield Judged(line_number, None, reason, text)
-            continue
-        yield Judged(line_number, fields, None, text)
+        reason = undecodable.get(index) or _line_problem(line, delimiter, quote_char, n_fields)
+        if reason is None:
+            kept.append(line)
+            kept_numbers.append(index + 1)
+        else:
+            quarantine.append((index + 1, line.replace("\x00", "\\x00"), reason))
+
+    rejected: set[int] = set()
+
+    def wrong_field_count(row) -> str:
+        # row.number counts the lines handed to pyarrow from 1 (pyarrow reads them single-threaded, so it is known)
+        position = row.number - 1
+        rejected.add(position)
+        reason = f"wrong field count: {row.actual_columns} fields, header has {row.expected_columns}"
+        quarantine.append((kept_numbers[position], kept[position], reason))
+        return "skip"
+
+    names = [f"c{i}" for i in range(n_fields)]
+    if kept:
+        records = pacsv.read_csv(
+            pa.py_buffer("\n".join(kept).encode("utf-8")),
+            read_options=pacsv.ReadOptions(column_names=names, use_threads=False, block_size=1 << 26),
+            parse_options=pacsv.ParseOptions(
+                delimiter=delimiter,
+                quote_char=quote_char,
+                double_quote=True,
+                newlines_in_values=False,
+                ignore_empty_lines=False,
+                invalid_row_handler=wrong_field_count,
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()),
+                strings_can_be_null=True,
+                null_values=[""],
+                quoted_strings_can_be_null=quoted_empty_is_null,
+            ),
+        )
+    else:
+        records = pa.table({name: pa.array([], pa.string()) for name in names})
+    line_numbers = [n for i, n in enumerate(kept_numbers) if i not in rejected] if rejected else kept_numbers
+    if records.num_rows != len(line_numbers):
+        raise RuntimeError(f"pyarrow returned {records.num_rows} records for {len(line_numbers)} lines")
+    quarantine.sort()
+    return ParsedLines(records=records, line_numbers=line_numbers, quarantine=quarantine)

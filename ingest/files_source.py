@@ -1,17 +1,19 @@
-"""dlt resources for the landing files: one resource per entity folder, Arrow tables of text columns, plus quarantine.
+"""dlt resources for delimited files: one resource per entity with files to load, Arrow tables of text columns,
+plus `_quarantine`. The same for every source; what differs is in the file's `Dialect` (see `dialect.py`).
 
 Why every raw table is keyed by (`_file_name`, `_line_number`) and not by the business key:
 the raw layer must hold every delivered line (lines in = rows in raw + rows quarantined). A merge on the business
 key would silently collapse the exact-duplicate lines the export contains and could not hold a row whose key is
 empty, so counts would no longer prove that nothing was lost. The physical position of a line is a key that every
-line has and no two lines share. Entity snapshots (products, clients, accounts, loans) use `merge` on that key, so
-loading a file again replaces its rows instead of doubling them; event tables (transactions, balances...) use
-`append`, the fast path. Exactly-once for both comes from the file ledger (see `ledger.py`). dbt staging picks the
-latest version per business key (by `updated_at`, then file and line).
+line has and no two lines share. Every table is appended to (the fast path); exactly-once per file, and the
+replacement of a changed re-delivery, come from the file ledger (see `ledger.py`): the raw layer holds one load
+per file. dbt staging picks the latest version per business key where a source versions its rows.
 
-Every file column lands as text, exactly as delivered (quoting removed, empty field = NULL); the loader adds
-`_file_name`, `_line_number`, `_loaded_at` and `_dlt_load_id` (the id of dlt's load package). A column that is not
-in the contract lands too (dlt adds it to the table) and is reported as a schema change.
+Every file column lands as text, exactly as delivered (quoting removed, empty field = NULL, see `csv_lines.py`);
+the loader adds `_file_name`, `_line_number`, `_loaded_at` and `_dlt_load_id` (the id of dlt's load package). A
+column that is not in the contract lands too (dlt adds it to the table) and is reported as a schema change. A file
+that cannot be loaded (no header, a mandatory column missing...) is quarantined whole: every data line goes to
+`_quarantine` with the file's reason.
 """
 
 from __future__ import annotations
@@ -20,18 +22,16 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from .contract import ENTITIES, LINEAGE_COLUMNS, EntitySpec
-from .csv_lines import FileRejected, decode_file, judge_lines, parse_header
+from .contract import LINEAGE_COLUMNS, EntitySpec
+from .csv_lines import FileRejected, decode_file, parse_header, parse_lines
+from .dialect import Delivery, Dialect, read_delivered
 from .ledger import QUARANTINE_TABLE
 
 #: Rows per Arrow table handed to dlt; large files stream in chunks of this size.
 CHUNK_ROWS = 50_000
-RAW_KEY = ("_file_name", "_line_number")
 
 LINEAGE_HINTS = {
     "_file_name": {"data_type": "text", "nullable": False},
@@ -68,13 +68,20 @@ QUARANTINE_SCHEMA = pa.schema(
 
 @dataclass(frozen=True)
 class PlannedFile:
-    """A landing file chosen for loading: `name` is `<entity>/<date>.csv`, the key of the ledger."""
+    """A delivered file chosen for loading, with its content's sha256 and the encoding to read it with (None:
+    detect)."""
 
-    name: str
-    path: Path
-    entity: str
+    delivery: Delivery
     sha256: str
-    encoding_override: str | None = None
+    encoding: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.delivery.name
+
+    @property
+    def entity(self) -> str:
+        return self.delivery.entity
 
 
 @dataclass
@@ -91,7 +98,8 @@ class FileStats:
     new_columns: tuple[str, ...] = ()
     missing_columns: tuple[str, ...] = ()
     seconds: float = 0.0
-    error: str | None = None
+    #: why the whole file was quarantined; None when its lines were judged one by one
+    rejected_reason: str | None = None
     done: bool = False
     quarantine: list[tuple[int, str, str]] = field(default_factory=list)
 
@@ -126,11 +134,6 @@ def check_header(spec: EntitySpec, columns: list[str], file_name: str) -> tuple[
     return new, missing
 
 
-def _text_array(values: tuple[str, ...] | list[str]) -> pa.Array:
-    array = pa.array(values, type=pa.string())
-    return pc.if_else(pc.equal(array, ""), pa.scalar(None, pa.string()), array)
-
-
 def current_load_id() -> str:
     """The id of the load package being extracted (set as `_dlt_load_id` here, so dlt's normalize step can hand
     the CSV files on as they are instead of rewriting every row to add the column)."""
@@ -139,18 +142,11 @@ def current_load_id() -> str:
     return dlt.current.load_package_state()["load_id"]
 
 
-def records_table(
-    columns: list[str],
-    rows: list[list[str]],
-    line_numbers: list[int],
-    file_name: str,
-    loaded_at: datetime,
-    load_id: str,
-) -> pa.Table:
-    """One chunk of records as an Arrow table: file columns as text, then the lineage columns."""
-    n = len(rows)
-    by_column = list(zip(*rows, strict=True)) if rows else [() for _ in columns]
-    arrays = [_text_array(values) for values in by_column]
+def with_lineage(records: pa.Table, columns: list[str], line_numbers: list[int], file_name: str, loaded_at: datetime,
+                 load_id: str) -> pa.Table:  # fmt: skip
+    """The file's records (text columns `c0`...) named by the header, then the lineage columns."""
+    n = records.num_rows
+    arrays = [*records.columns]
     arrays += [
         pa.array([file_name] * n, type=pa.string()),
         pa.array(line_numbers, type=pa.int64()),
@@ -161,48 +157,51 @@ def records_table(
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
+def _reject_whole(stats: FileStats, lines: list[str], reason: str) -> None:
+    """Quarantine every data line of a file that cannot be loaded, with the file's reason."""
+    stats.rejected_reason = reason
+    stats.lines_in = max(len(lines) - 1, 0)
+    stats.rows = 0
+    stats.quarantine = [
+        (index + 1, lines[index].removesuffix("\r"), f"file quarantined whole: {reason}")
+        for index in range(1, len(lines))
+    ]
+    stats.quarantined = len(stats.quarantine)
+
+
 def read_file(
-    planned: PlannedFile, stats: FileStats, loaded_at: datetime, chunk_rows: int = CHUNK_ROWS
+    planned: PlannedFile, dialect: Dialect, stats: FileStats, loaded_at: datetime, chunk_rows: int = CHUNK_ROWS
 ) -> Iterator[pa.Table]:
     """Arrow chunks of one file's records; quarantined lines and counts go to `stats`.
 
-    A file-level problem (bad header, missing mandatory column) is recorded in `stats.error` and nothing of the
-    file is yielded, so the other files of the run still load.
+    A file-level problem (bad header, missing mandatory column) quarantines the whole file with the reason in
+    `stats.rejected_reason`, and nothing of the file is yielded, so the other files of the run still load.
     """
     started = time.perf_counter()
     load_id = current_load_id()
-    spec = ENTITIES[planned.entity]
+    spec = dialect.entities[planned.entity]
+    decoded = decode_file(read_delivered(planned.delivery.path), planned.encoding)
+    stats.encoding = decoded.encoding
     try:
-        decoded = decode_file(planned.path.read_bytes(), planned.encoding_override)
-        stats.encoding = decoded.encoding
         if not decoded.lines:
             raise FileRejected(f"{planned.name}: the file is empty (no header line)")
         if 0 in decoded.undecodable:
             raise FileRejected(f"{planned.name}: line 1 (header): {decoded.undecodable[0]}")
-        columns = normalize_names(parse_header(decoded.lines[0], planned.name), planned.name)
+        header = parse_header(decoded.lines[0], planned.name, dialect.delimiter, dialect.quote_char)
+        columns = normalize_names(header, planned.name)
         stats.new_columns, stats.missing_columns = check_header(spec, columns, planned.name)
-    except (FileRejected, ValueError) as exc:
-        stats.error = str(exc)
-        stats.done = True
-        stats.seconds = time.perf_counter() - started
-        return
-    stats.lines_in = decoded.data_lines
-    rows: list[list[str]] = []
-    line_numbers: list[int] = []
-    for judged in judge_lines(decoded, len(columns)):
-        if judged.fields is None:
-            stats.quarantine.append((judged.line_number, judged.text, judged.reason))
-            continue
-        rows.append(judged.fields)
-        line_numbers.append(judged.line_number)
-        if len(rows) >= chunk_rows:
-            stats.rows += len(rows)
-            yield records_table(columns, rows, line_numbers, planned.name, loaded_at, load_id)
-            rows, line_numbers = [], []
-    if rows:
-        stats.rows += len(rows)
-        yield records_table(columns, rows, line_numbers, planned.name, loaded_at, load_id)
-    stats.quarantined = len(stats.quarantine)
+    except FileRejected as exc:
+        _reject_whole(stats, decoded.lines, str(exc))
+    else:
+        parsed = parse_lines(decoded, len(columns), dialect.delimiter, dialect.quote_char, dialect.quoted_empty_is_null)
+        stats.lines_in = decoded.data_lines
+        stats.quarantine = parsed.quarantine
+        stats.quarantined = len(parsed.quarantine)
+        stats.rows = parsed.records.num_rows
+        for offset in range(0, parsed.records.num_rows, chunk_rows):
+            records = parsed.records.slice(offset, chunk_rows)
+            numbers = parsed.line_numbers[offset : offset + chunk_rows]
+            yield with_lineage(records, columns, numbers, planned.name, loaded_at, load_id)
     stats.seconds = time.perf_counter() - started
     stats.done = True
 
@@ -225,8 +224,9 @@ def quarantine_table(stats: list[FileStats], loaded_at: datetime, load_id: str) 
     )
 
 
-def landing_resources(
+def file_resources(
     files: list[PlannedFile],
+    dialect: Dialect,
     stats: dict[str, FileStats],
     loaded_at: datetime,
     on_file_done: Callable[[FileStats], None] = lambda s: None,
@@ -245,14 +245,14 @@ def landing_resources(
 
     def entity_rows(planned_files: list[PlannedFile]) -> Iterator[pa.Table]:
         for planned in planned_files:
-            yield from read_file(planned, stats[planned.name], loaded_at, chunk_rows)
+            yield from read_file(planned, dialect, stats[planned.name], loaded_at, chunk_rows)
             on_file_done(stats[planned.name])
 
     def quarantined() -> Iterator[pa.Table]:
         unfinished = [s.name for s in stats.values() if not s.done]
         if unfinished:
             raise RuntimeError(f"quarantine extracted before these files were read: {', '.join(unfinished)}")
-        table = quarantine_table([s for s in stats.values() if s.error is None], loaded_at, current_load_id())
+        table = quarantine_table(list(stats.values()), loaded_at, current_load_id())
         if table is not None:
             yield table
 
@@ -260,8 +260,7 @@ def landing_resources(
         dlt.resource(
             entity_rows(planned_files),
             name=entity,
-            write_disposition="merge" if ENTITIES[entity].kind == "entity" else "append",
-            primary_key=RAW_KEY,
+            write_disposition="append",
             columns=LINEAGE_HINTS,
         )
         for entity, planned_files in by_entity.items()

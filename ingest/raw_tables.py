@@ -1,11 +1,12 @@
 """Every raw table of the source contract exists, empty until its source delivers rows for it.
 
-Why: dbt staging reads every table of `raw_core_banking` and `raw_bank_api`, but dlt creates a table only when a
-load carries rows for it. A tiny bank with no fraud labels yet, a delivery without a single broken line (no
-`_quarantine`), an API with no survey answers yet, or a warehouse fed by the Czech bank alone would fail the
-build on a missing relation. A source that delivered nothing for a table is a table with no rows, so the missing
-tables are created empty, in the shape dlt gives them when it creates them itself: the same column names, order,
-types and nullability, derived here from the very hints the loaders hand to dlt. dlt then finds the table in
+Why: dbt staging reads every table of `raw_core_banking`, `raw_berka` and `raw_bank_api` straight from its source,
+but dlt creates a table only when a load carries rows for it. A tiny bank with no fraud labels yet, a delivery
+without a single broken line (no `_quarantine`), an API with no survey answers yet, a warehouse fed by the Czech
+bank alone or one that never loaded the Czech bank would fail the build on a missing relation. A source that
+delivered nothing for a table is a table with no rows, so the missing tables are created empty, in the shape dlt
+gives them when it creates them itself: the same column names, order, types and nullability, derived here from
+the very hints the loaders hand to dlt. dlt then finds the table in
 place on the first real delivery and only adds what its schema needs (a new file column, say).
 
 Tables that exist are never touched, whoever created them.
@@ -18,8 +19,8 @@ from typing import Any
 
 from psycopg2 import sql
 
-from .contract import ENTITIES, RAW_SCHEMA
-from .ledger import LEDGER_DDL, QUARANTINE_TABLE
+from .contract import BERKA_ENTITIES, BERKA_SCHEMA, ENTITIES, RAW_SCHEMA
+from .ledger import QUARANTINE_TABLE, ensure_ledger
 
 API_SCHEMA = "raw_bank_api"
 #: Arbitrary constant naming the "create missing raw tables" advisory lock: two ingests never race on a create.
@@ -48,11 +49,12 @@ def contract_tables() -> dict[tuple[str, str], dict[str, dict[str, Any]]]:
     from .files_source import LINEAGE_HINTS, QUARANTINE_HINTS
 
     tables: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
-    for spec in ENTITIES.values():
-        # every delivered column lands as text, then the loader's lineage columns (see files_source.py)
-        columns = {name: {"data_type": "text", "nullable": True} for name in spec.columns}
-        tables[(RAW_SCHEMA, spec.name)] = {**columns, **LINEAGE_HINTS}
-    tables[(RAW_SCHEMA, QUARANTINE_TABLE)] = dict(QUARANTINE_HINTS)
+    for schema, entities in ((RAW_SCHEMA, ENTITIES), (BERKA_SCHEMA, BERKA_ENTITIES)):
+        for spec in entities.values():
+            # every delivered column lands as text, then the loader's lineage columns (see files_source.py)
+            columns = {name: {"data_type": "text", "nullable": True} for name in spec.columns}
+            tables[(schema, spec.name)] = {**columns, **LINEAGE_HINTS}
+        tables[(schema, QUARANTINE_TABLE)] = dict(QUARANTINE_HINTS)
     tables[(API_SCHEMA, "survey_responses")] = {**SURVEY_COLUMNS, **DLT_ROW_HINTS}
     tables[(API_SCHEMA, "fx_rates")] = {**FX_COLUMNS, **DLT_ROW_HINTS}
     return tables
@@ -75,7 +77,7 @@ def create_table_sql(schema: str, table: str, columns: Mapping[str, Mapping[str,
 
 
 def ensure_raw_tables(wh, log: Callable[[str], None] = print) -> list[str]:
-    """Create every raw table of the contract that does not exist yet (empty), plus the files ledger.
+    """Create every raw table of the contracts that does not exist yet (empty), plus the file ledgers.
 
     Returns the tables created, as `schema.table` (empty when every table was already there). Safe to call at
     any time: existing tables, their rows and the columns dlt added to them are left as they are.
@@ -83,7 +85,8 @@ def ensure_raw_tables(wh, log: Callable[[str], None] = print) -> list[str]:
     created = []
     with wh.cursor(autocommit=False) as cur:
         cur.execute("select pg_advisory_xact_lock(%s)", (ADVISORY_LOCK_KEY,))
-        cur.execute(LEDGER_DDL)  # creates raw_core_banking too
+        for schema in (RAW_SCHEMA, BERKA_SCHEMA):
+            ensure_ledger(cur, schema)  # creates the schema too
         cur.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(API_SCHEMA)))
         for (schema, table), columns in contract_tables().items():
             cur.execute("select to_regclass(%s)", (f'"{schema}"."{table}"',))

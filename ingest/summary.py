@@ -1,4 +1,8 @@
-"""What an ingest run did, per file, in a form the CLI prints and the orchestration checks."""
+"""The result of an ingest run, the same for every source: one line per file (or API table) and run-level notes.
+
+The CLI prints it (`table()`, then notes, schema changes, quarantined files with their reason, errors) and the
+nightly flow keeps its `counts()`.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,9 @@ from dataclasses import dataclass, field
 
 @dataclass
 class FileResult:
-    """One landing file in one run: `loaded`, `unchanged` (already in the ledger) or `failed` (see `message`)."""
+    """One delivered file in one run: `loaded`, `replaced` (a changed re-delivery; its new content replaced the old),
+    `unchanged` (in the ledger with this content), `quarantined` (the whole file, `message` says why) or `failed`
+    (its lines did not add up, nothing of it recorded; see `message`)."""
 
     file_name: str
     entity: str
@@ -37,11 +43,30 @@ class IngestSummary:
 
     @property
     def loaded(self) -> list[FileResult]:
-        return self.with_status("loaded")
+        """Files whose lines the run loaded: new files, changed re-deliveries and files quarantined whole."""
+        return [f for f in self.files if f.status in ("loaded", "replaced", "quarantined")]
 
     @property
     def errors(self) -> list[str]:
         return [f.message for f in self.with_status("failed")]
+
+    @property
+    def quarantined_files(self) -> list[str]:
+        """`name: reason` of every file quarantined whole by this run."""
+        return [f"{f.file_name}: {f.message}" for f in self.with_status("quarantined")]
+
+    def counts(self) -> dict[str, object]:
+        """The run in numbers, as the nightly summary keeps it."""
+        return {
+            "files": len(self.files),
+            "files_loaded": len(self.loaded),
+            "files_replaced": len(self.with_status("replaced")),
+            "files_skipped": len(self.with_status("unchanged")),
+            "rows": sum(f.rows for f in self.loaded),
+            "quarantined": sum(f.quarantined for f in self.loaded),
+            "files_quarantined": self.quarantined_files,
+            "notes": self.notes,
+        }
 
     @property
     def schema_changes(self) -> list[str]:
@@ -54,13 +79,16 @@ class IngestSummary:
         return changes
 
     def table(self) -> str:
-        """The loaded and failed files as an aligned text table with a total line."""
+        """The files this run read (all but the unchanged) as an aligned text table with a total line."""
         shown = [f for f in self.files if f.status != "unchanged"]
-        header = ("file", "status", "rows", "quarantined", "seconds")
-        body = [(f.file_name, f.status, str(f.rows), str(f.quarantined), f"{f.seconds:.2f}") for f in shown]
+        header = ("file", "status", "lines", "rows", "quarantined", "seconds")
+        body = [
+            (f.file_name, f.status, str(f.lines_in), str(f.rows), str(f.quarantined), f"{f.seconds:.2f}") for f in shown
+        ]
         total = (
             "total",
             f"{len(self.loaded)} loaded",
+            str(sum(f.lines_in for f in self.loaded)),
             str(sum(f.rows for f in self.loaded)),
             str(sum(f.quarantined for f in self.loaded)),
             f"{self.seconds:.2f}",

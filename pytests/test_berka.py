@@ -20,7 +20,7 @@ import subprocess
 import sys
 from collections import Counter, defaultdict
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -29,7 +29,9 @@ from dbt_helpers import DbtRun, undocumented_source_columns
 from dbt_helpers import run_dbt as run_dbt_statuses
 
 from ingest.berka_pipeline import default_berka_dir, run_berka_ingest, shipped_berka_dir
-from ingest.berka_source import FieldSplitError, berka_paths, parse_file, split_fields
+from ingest.berka_source import BERKA, berka_paths
+from ingest.csv_lines import decode_file, parse_lines
+from ingest.dialect import content_sha256, delivered_name
 from project_root import PROJECT_ROOT
 
 FILES = ["account", "client", "disp", "card", "loan", "order", "district", "trans"]
@@ -99,11 +101,25 @@ def built(built_run) -> Iterator[tuple]:
     yield wh, summary
 
 
-def test_split_fields_keeps_quoted_empty_apart_from_missing() -> None:
-    assert split_fields('1;"";;" ";"a""b"') == ["1", "", None, " ", 'a"b']
-    assert split_fields("1;2;") == ["1", "2", None]
-    with pytest.raises(FieldSplitError, match="unclosed quote"):
-        split_fields('1;"abc')
+def by_file(summary) -> dict:
+    """file name → FileResult of an ingest result."""
+    return {f.file_name: f for f in summary.files}
+
+
+def test_quoted_empty_stays_apart_from_missing_and_a_broken_line_never_swallows_the_next() -> None:
+    """The Czech dialect through the one reader (pyarrow.csv behind per-line checks): `""` is an empty string,
+    `;;` is NULL, a doubled quote is one quote; an unclosed quote is quarantined alone, the next line still reads."""
+    data = b'a;b;c;d;e\r\n1;"";;" ";"a""b"\r\n2;"abc;x;y;z\r\n3;4;5;6;\r\n4;5\r\n'
+    parsed = parse_lines(decode_file(data, BERKA.encoding), 5, BERKA.delimiter, BERKA.quote_char, False)
+    assert parsed.records.to_pylist() == [
+        {"c0": "1", "c1": "", "c2": None, "c3": " ", "c4": 'a"b'},
+        {"c0": "3", "c1": "4", "c2": "5", "c3": "6", "c4": None},
+    ]
+    assert parsed.line_numbers == [2, 4]
+    assert [(number, reason.split(":")[0]) for number, _, reason in parsed.quarantine] == [
+        (3, "unclosed quote"),
+        (5, "wrong field count"),
+    ]
 
 
 def test_default_folder_is_the_copy_shipped_with_the_project(berka_dir, monkeypatch, tmp_path) -> None:
@@ -135,19 +151,15 @@ def test_plain_and_gzip_copies_of_a_file_are_one_delivery(fresh_db, berka_dir, t
         head = b"\r\n".join(asc_bytes(berka_dir, stem).split(b"\r\n")[:40]) + b"\r\n"
         (plain_dir / f"{stem}.asc").write_bytes(head)
         (gz_dir / f"{stem}.asc.gz").write_bytes(gzip.compress(head, mtime=0))
-    from_gz = parse_file(gz_dir / "trans.asc.gz", loaded_at=datetime.now(UTC))
-    from_plain = parse_file(plain_dir / "trans.asc", loaded_at=datetime.now(UTC))
-    assert (from_gz.file_name, from_gz.content_sha256, from_gz.lines_in) == (
-        from_plain.file_name,
-        from_plain.content_sha256,
-        from_plain.lines_in,
-    )
-    assert from_gz.file_name == "trans.asc" and from_gz.lines_in == 39
+    gz, plain = gz_dir / "trans.asc.gz", plain_dir / "trans.asc"
+    assert delivered_name(gz) == delivered_name(plain) == "trans.asc"
+    assert content_sha256(gz) == content_sha256(plain)
 
     first = run_berka_ingest(fresh_db, gz_dir, log=lambda *_: None)
-    assert sorted(first["loaded"]) == sorted(f"{stem}.asc" for stem in FILES)
+    assert {f.file_name: f.status for f in first.files} == {f"{stem}.asc": "loaded" for stem in FILES}
+    assert by_file(first)["trans.asc"].lines_in == 39
     again = run_berka_ingest(fresh_db, plain_dir, log=lambda *_: None)
-    assert again["loaded"] == {} and sorted(again["skipped"]) == sorted(first["loaded"])
+    assert {f.file_name: f.status for f in again.files} == {f"{stem}.asc": "unchanged" for stem in FILES}
     assert query(fresh_db, "select count(*), count(distinct file_name) from raw_berka._file_loads") == [(8, 8)]
     assert query(fresh_db, "select count(*), min(_file_name) from raw_berka.trans") == [(39, "trans.asc")]
 
@@ -162,14 +174,14 @@ def test_plain_and_gzip_copies_of_a_file_are_one_delivery(fresh_db, berka_dir, t
 def test_raw_holds_every_line_of_every_file(built, berka_dir) -> None:
     """Every line of every file is in raw_berka, and the files hold the rows their README documents."""
     wh, summary = built
-    assert summary["berka_dir"] == str(berka_dir)
-    loaded = {name: counts["rows_loaded"] for name, counts in summary["loaded"].items()}
+    files = by_file(summary)
+    loaded = {name: f.rows for name, f in files.items()}
     assert loaded == documented_rows()
     assert sum(loaded.values()) == 70_357
     for stem in FILES:
         lines = asc_bytes(berka_dir, stem).split(b"\r\n")
         data_lines = len([line for line in lines[1:] if line])
-        assert summary["loaded"][f"{stem}.asc"]["lines_in"] == data_lines
+        assert files[f"{stem}.asc"].lines_in == data_lines
         [(in_raw,)] = query(wh, f'select count(*) from raw_berka."{stem}"')
         assert in_raw == data_lines, stem
     assert query(wh, "select count(*) from raw_berka._quarantine") == [(0,)]
@@ -182,8 +194,8 @@ def test_reingest_is_idempotent(built, berka_dir) -> None:
     wh, _ = built
     before = query(wh, "select count(*) from raw_berka.trans")
     again = run_berka_ingest(wh, berka_dir, log=lambda *_: None)
-    assert again["loaded"] == {}
-    assert sorted(again["skipped"]) == sorted(f"{stem}.asc" for stem in FILES)
+    assert again.loaded == []
+    assert {f.file_name: f.status for f in again.files} == {f"{stem}.asc": "unchanged" for stem in FILES}
     assert query(wh, "select count(*) from raw_berka.trans") == before
     assert query(wh, "select count(*) from raw_berka._file_loads") == [(len(FILES),)]
 
@@ -321,13 +333,15 @@ def test_bad_lines_are_quarantined_with_reason(fresh_db, berka_dir, tmp_path) ->
     with open(tmp_path / "order.asc", "ab") as handle:
         handle.write(broken)
     summary = run_berka_ingest(fresh_db, tmp_path, log=lambda *_: None)
-    order = summary["loaded"]["order.asc"]
+    order = by_file(summary)["order.asc"]
     good = len(read_asc(berka_dir, "order"))
-    assert (order["lines_in"], order["rows_loaded"], order["rows_quarantined"]) == (good + 3, good, 3)
+    assert (order.lines_in, order.rows, order.quarantined) == (good + 3, good, 3)
+    assert query(fresh_db, "select lines_in, rows_loaded, rows_quarantined from raw_berka._file_loads "
+                 "where file_name = 'order.asc'") == [(good + 3, good, 3)]  # fmt: skip
     reasons = query(fresh_db, "select line_number, reason from raw_berka._quarantine order by line_number")
     assert [number for number, _ in reasons] == [good + 2, good + 3, good + 4]
     assert "wrong field count" in reasons[0][1]
-    assert "quote" in reasons[1][1]
+    assert "quoting" in reasons[1][1]
     assert "undecodable" in reasons[2][1]
 
 
@@ -627,17 +641,15 @@ def test_both_banks_in_one_warehouse_never_share_a_key(fresh_db, berka_dir, tmp_
 def test_ingest_shows_per_file_progress_unless_quiet(fresh_db, berka_dir, tmp_path) -> None:
     """The first 40 lines of each file (in tmp_path): quiet, only the first and last line; by default one
     `[i/n]` line per file read, the load steps and dlt's progress, as the landing-file ingest shows."""
-    for stem in FILES:
-        head = asc_bytes(berka_dir, stem).split(b"\r\n")[:40]
-        (tmp_path / f"{stem}.asc").write_bytes(b"\r\n".join(head) + b"\r\n")
+    write_heads(berka_dir, tmp_path, 40)
     quiet: list[str] = []
     run_berka_ingest(fresh_db, tmp_path, log=quiet.append, progress=False)
     mine = [line for line in quiet if not line.startswith("raw layer:")]
     assert len(mine) == 2, quiet
     assert mine[0].startswith("berka: 8 files in") and "8 to load" in mine[0]
-    assert mine[1].startswith("berka: loaded 8 files, 312 rows")  # 8 files x 39 records
+    assert mine[1].startswith("berka: loaded 8 files, 312 rows and 0 quarantined lines into raw_berka")
 
-    # a re-delivered district file (one more line): loaded again, with progress by default
+    # a re-delivered district file (one more line): it replaces the first delivery, with progress by default
     with open(tmp_path / "district.asc", "ab") as handle:
         handle.write(asc_bytes(berka_dir, "district").split(b"\r\n")[40] + b"\r\n")
     shown: list[str] = []
@@ -645,8 +657,99 @@ def test_ingest_shows_per_file_progress_unless_quiet(fresh_db, berka_dir, tmp_pa
     assert shown[0].startswith("berka: 8 files in") and "1 to load, 7 already loaded" in shown[0]
     files = [line for line in shown if line.startswith("  [")]
     assert len(files) == 1
-    assert re.fullmatch(r"  \[1/1\] district\.asc: 40 rows, 0 quarantined \(\d+\.\d\d s\)", files[0])
-    assert "berka: loading 40 rows into raw_berka (dlt)" in shown
-    assert any(re.match(r"-+ Load berka_", line) for line in shown), shown  # dlt's own progress, through log
-    assert "Jobs: 1/1" in "\n".join(shown)
+    assert re.fullmatch(r"  \[1/1\] district\.asc: 40 rows, 0 quarantined, ascii \(\d+\.\d\d s\)", files[0])
+    assert "loading into PostgreSQL (COPY)" in shown
+    assert any(re.match(r"-+ Load bankwh_berka_", line) for line in shown), shown  # dlt's own progress, via log
     assert shown[-1].startswith("berka: loaded 1 files, 40 rows")
+
+
+# --- one ingest path: the rules shared with the landing files ---------------------------------------------------
+
+
+def write_heads(berka_dir: Path, folder: Path, lines: int) -> None:
+    """The first `lines` lines (header included) of each Czech file, plain, into `folder`."""
+    folder.mkdir(exist_ok=True)
+    for stem in FILES:
+        head = asc_bytes(berka_dir, stem).split(b"\r\n")[:lines]
+        (folder / f"{stem}.asc").write_bytes(b"\r\n".join(head) + b"\r\n")
+
+
+def test_changed_redelivery_replaces_the_file_and_staging_reads_one_load(fresh_db, berka_dir, tmp_path) -> None:
+    """district.asc delivered again with one district renamed and one more line: the new content replaces the old
+    (rows, ledger row), an unchanged re-delivery is skipped, and staging (no macro picking a load) holds each
+    district once, as last delivered."""
+    write_heads(berka_dir, tmp_path, 20)
+    run_berka_ingest(fresh_db, tmp_path, log=lambda *_: None)
+    [(first_sha,)] = query(
+        fresh_db, "select content_sha256 from raw_berka._file_loads where file_name = 'district.asc'"
+    )
+    lines = asc_bytes(berka_dir, "district").split(b"\r\n")[:21]
+    lines[1] = lines[1].replace(b'"Hl.m. Praha"', b'"Praha"')
+    (tmp_path / "district.asc").write_bytes(b"\r\n".join(lines) + b"\r\n")
+
+    again = run_berka_ingest(fresh_db, tmp_path, log=lambda *_: None)
+    statuses = {f.file_name: f.status for f in again.files}
+    assert statuses == {**{f"{stem}.asc": "unchanged" for stem in FILES}, "district.asc": "replaced"}
+    assert first_sha in by_file(again)["district.asc"].message
+    assert query(fresh_db, "select count(*), count(distinct _dlt_load_id) from raw_berka.district") == [(20, 1)]
+    assert query(fresh_db, "select a2 from raw_berka.district where a1 = '1'") == [("Praha",)]
+    ledger = query(
+        fresh_db,
+        "select lines_in, rows_loaded, rows_quarantined, replaced_sha256, load_id = ("
+        "select min(_dlt_load_id) from raw_berka.district) from raw_berka._file_loads where file_name = 'district.asc'",
+    )
+    assert ledger == [(20, 20, 0, first_sha, True)]
+    assert query(fresh_db, "select count(*) from raw_berka._file_loads") == [(len(FILES),)]
+
+    third = run_berka_ingest(fresh_db, tmp_path, log=lambda *_: None)
+    assert {f.status for f in third.files} == {"unchanged"}
+
+    run_dbt(fresh_db, "run", "--select", "stg_berka__district", "stg_berka__file_loads")
+    staged = query(fresh_db, "select count(*), count(distinct district_id) from staging.stg_berka__district")
+    assert staged == [(20, 20)]
+    assert query(fresh_db, "select district_name from staging.stg_berka__district where district_id = 1") == [
+        ("Praha",)
+    ]
+    assert query(fresh_db, "select count(*), bool_and(is_counting_load) from staging.stg_berka__file_loads") == [
+        (len(FILES), True)
+    ]
+
+
+def test_a_bad_file_is_quarantined_whole_and_the_others_load(fresh_db, berka_dir, tmp_path) -> None:
+    """loan.asc without its loan_id column cannot be loaded: every line of it goes to raw_berka._quarantine with
+    the reason, its ledger row proves lines_in = loaded + quarantined, and the seven other files load."""
+    write_heads(berka_dir, tmp_path, 11)
+    rows = [line.split(b";", 1)[1] for line in asc_bytes(berka_dir, "loan").split(b"\r\n")[:11]]
+    (tmp_path / "loan.asc").write_bytes(b"\r\n".join(rows) + b"\r\n")
+    summary = run_berka_ingest(fresh_db, tmp_path, log=lambda *_: None)
+    loan = by_file(summary)["loan.asc"]
+    assert (loan.status, loan.lines_in, loan.rows, loan.quarantined) == ("quarantined", 10, 0, 10)
+    assert "mandatory column loan_id missing" in loan.message
+    assert summary.quarantined_files == [f"loan.asc: {loan.message}"]
+    assert summary.errors == []
+    assert {f.status for name, f in by_file(summary).items() if name != "loan.asc"} == {"loaded"}
+    assert query(fresh_db, "select count(*) from raw_berka.loan") == [(0,)]
+    quarantined = query(fresh_db, "select line_number, reason from raw_berka._quarantine order by line_number")
+    assert [number for number, _ in quarantined] == list(range(2, 12))
+    assert all(reason.startswith("file quarantined whole: loan.asc: mandatory column") for _, reason in quarantined)
+    assert query(
+        fresh_db,
+        "select lines_in, rows_loaded, rows_quarantined, rejected_reason is not null from raw_berka._file_loads "
+        "where file_name = 'loan.asc'",
+    ) == [(10, 0, 10, True)]
+    assert query(
+        fresh_db, "select count(*) from raw_berka._file_loads where lines_in <> rows_loaded + rows_quarantined"
+    ) == [(0,)]
+
+
+def test_a_never_loaded_czech_bank_builds_from_empty_raw_tables(fresh_db, tmp_path) -> None:
+    """No Czech file ever loaded: ensure_raw_tables (the flow calls it before dbt) creates raw_berka's tables empty,
+    and the Czech staging models, which read their sources directly, build with no rows."""
+    from ingest.raw_tables import ensure_raw_tables
+
+    created = ensure_raw_tables(fresh_db, log=lambda *_: None)
+    assert {f"raw_berka.{stem}" for stem in FILES} | {"raw_berka._quarantine"} <= set(created)
+    run_dbt(fresh_db, "seed", "--select", "berka_codes")
+    run_dbt(fresh_db, "run", "--select", "staging.berka")
+    for model in ("stg_berka__transaction", "stg_berka__account", "stg_berka__district", "stg_berka__file_loads"):
+        assert query(fresh_db, f"select count(*) from staging.{model}") == [(0,)], model

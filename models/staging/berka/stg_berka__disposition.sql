@@ -7,8 +7,8 @@
 with
 
 raw as (
-    -- rows of the load that counts for each file (re-runs never double a row)
-    {{ berka_delivered_rows('disp') }}
+    -- the raw layer holds one load per file (the ingest's re-delivery rule), so every row counts
+    select * from {{ source('raw_berka', 'disp') }}
 ),
 
 codes as (
