@@ -1,0 +1,1 @@
+select * from {{ ref('m_loans') }} where principal <= 0
