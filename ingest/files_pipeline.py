@@ -218,8 +218,7 @@ def run_file_ingest(
                 deleted = ledger.delete_unrecorded_rows(cur, dialect.schema)
             if deleted:
                 summary.notes.append(
-                    "removed rows of loads the ledger does not name (an interrupted load): "
-                    + ", ".join(f"{t} {n}" for t, n in deleted.items())
+                    "removed rows of an interrupted load: " + ", ".join(f"{t} {n}" for t, n in deleted.items())
                 )
             log(
                 f"{dialect.source}: {len(found)} files in {folder}, {len(planned)} to load, "
@@ -237,9 +236,9 @@ def run_file_ingest(
     return summary
 
 
-def run_files_ingest(wh, data_dir: Path | str, **options) -> IngestSummary:
+def run_files_ingest(wh, data_dir: Path | str, pipelines_dir: Path | str | None = None, **options) -> IngestSummary:
     """The core bank's landing files (`<entity>/YYYY-MM-DD.csv` under `data_dir`) into `raw_core_banking`."""
-    return run_file_ingest(wh, LANDING, data_dir, **options)
+    return run_file_ingest(wh, LANDING, data_dir, pipelines_dir, **options)
 
 
 def _load_planned(wh, dialect: Dialect, pipeline, planned: list[PlannedFile], summary: IngestSummary, say) -> None:

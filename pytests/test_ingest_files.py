@@ -160,11 +160,14 @@ def test_rerun_loads_nothing_and_a_late_file_loads_alone(fresh_db, tmp_path):
     ]
 
 
-def test_changed_redelivery_is_reported_and_not_merged(fresh_db, tmp_path, monkeypatch, capsys):
+def test_changed_redelivery_replaces_the_file_in_one_step(fresh_db, tmp_path, monkeypatch, capsys):
+    """The same rule as the Czech files (test_berka): a file delivered again with another content replaces what
+    the raw layer held for it (rows and quarantined lines), and its ledger row names the content it replaced."""
     data = tmp_path / "raw"
-    path = write_lines(data, "transactions", DAY1, [header("transactions"), txn(1, DAY1)])
+    name = f"transactions/{DAY1}.csv"
+    path = write_lines(data, "transactions", DAY1, [header("transactions"), txn(1, DAY1), "broken"])
     ingest(fresh_db, data, tmp_path)
-    old_sha = ledger(fresh_db)[f"transactions/{DAY1}.csv"][6]
+    old_sha, old_load = ledger(fresh_db)[name][6], ledger(fresh_db)[name][5]
 
     write_lines(data, "transactions", DAY1, [header("transactions"), txn(1, DAY1, amount="-99.00"), txn(2, DAY1)])
     write_lines(data, "transactions", DAY2, [header("transactions"), txn(3, DAY2)])
@@ -178,17 +181,28 @@ def test_changed_redelivery_is_reported_and_not_merged(fresh_db, tmp_path, monke
     monkeypatch.setenv("PGDATABASE", fresh_db.database)
     rc = cli.main(["ingest", "--data", str(data), "--pipelines-dir", str(tmp_path / "pipelines"), "--quiet"])
     out = capsys.readouterr().out
-    assert rc == 1
-    assert f"transactions/{DAY1}.csv" in out and old_sha in out and new_sha in out and "changed re-delivery" in out
-    assert f"transactions/{DAY2}.csv" in out  # the new day still loaded
+    assert rc == 0
+    assert "files: 1 loaded, 1 replaced, 0 quarantined, 0 unchanged" in out
+    assert any(line.startswith(name) and "replaced" in line for line in out.splitlines()), out
     assert raw_count(fresh_db, "transactions", f"transactions/{DAY2}.csv") == 1
     rows = query(
         fresh_db,
-        "select amount from raw_core_banking.transactions where _file_name = %s",
-        (f"transactions/{DAY1}.csv",),
+        "select amount, _dlt_load_id <> %s from raw_core_banking.transactions where _file_name = %s "
+        "order by _line_number",
+        (old_load, name),
     )
-    assert rows == [("-12.50",)]  # the old content stays, nothing merged
-    assert ledger(fresh_db)[f"transactions/{DAY1}.csv"][6] == old_sha
+    assert rows == [("-99.00", True), ("-12.50", True)]  # the new content only, none of the old load
+    assert query(fresh_db, "select count(*) from raw_core_banking._quarantine where file_name = %s", (name,)) == [(0,)]
+    book = query(
+        fresh_db,
+        "select content_sha256, replaced_sha256, lines_in, rows_loaded, rows_quarantined "
+        "from raw_core_banking._file_loads where file_name = %s",
+        (name,),
+    )
+    assert book == [(new_sha, old_sha, 2, 2, 0)]
+    # an unchanged re-delivery is skipped
+    again = ingest(fresh_db, data, tmp_path)
+    assert {f.status for f in again.files} == {"unchanged"} and again.load_id is None
 
 
 def test_extra_column_lands_and_is_reported_as_schema_change(fresh_db, tmp_path):
@@ -343,32 +357,47 @@ def test_api_tables_created_empty_match_dlt_and_take_the_first_load(server, fres
     assert query(fresh_db, "select response_id, nps_score from raw_bank_api.survey_responses") == [("R1", 9)]
 
 
-def test_missing_mandatory_column_fails_only_that_file(fresh_db, tmp_path):
+def test_missing_mandatory_column_quarantines_that_file_whole(fresh_db, tmp_path):
+    """A file that cannot be loaded is quarantined whole with its reason (every line of it in _quarantine, the
+    ledger counts proving it), the other files load, and the next run does not read it again."""
     data = tmp_path / "raw"
     write_lines(data, "transactions", DAY1, [header("transactions"), txn(1, DAY1)])
     first = ingest(fresh_db, data, tmp_path)
     fields = txn(2, DAY2).split(",")
-    bad = [header("transactions", drop=("amount",)), ",".join(fields[:4] + fields[5:])]
+    bad = [header("transactions", drop=("amount",)), ",".join(fields[:4] + fields[5:]), "second line"]
     write_lines(data, "transactions", DAY2, bad)
     write_lines(data, "clients", DAY2, [header("clients"), client(1, DAY2)])
     write_lines(data, "accounts", DAY2, [header("accounts", drop=("account_id",)), ",".join(["C1"] + [""] * 9)])
 
     summary = ingest(fresh_db, data, tmp_path)
 
-    assert len(summary.errors) == 2
-    txn_error = next(e for e in summary.errors if e.startswith(f"transactions/{DAY2}.csv"))
-    assert "mandatory column amount missing" in txn_error
-    assert any(e.startswith(f"accounts/{DAY2}.csv") and "account_id" in e for e in summary.errors)
-    assert [f.file_name for f in summary.loaded] == [f"clients/{DAY2}.csv"]
+    assert summary.errors == []
+    statuses = {f.file_name: (f.status, f.lines_in, f.rows, f.quarantined) for f in summary.files}
+    assert statuses == {
+        f"transactions/{DAY1}.csv": ("unchanged", 0, 0, 0),
+        f"transactions/{DAY2}.csv": ("quarantined", 2, 0, 2),
+        f"accounts/{DAY2}.csv": ("quarantined", 1, 0, 1),
+        f"clients/{DAY2}.csv": ("loaded", 1, 1, 0),
+    }
+    txn_reason = next(q for q in summary.quarantined_files if q.startswith(f"transactions/{DAY2}.csv"))
+    assert "mandatory column amount missing" in txn_reason
+    assert any(q.startswith(f"accounts/{DAY2}.csv") and "account_id" in q for q in summary.quarantined_files)
     book = ledger(fresh_db)
-    assert set(book) == {f"transactions/{DAY1}.csv", f"clients/{DAY2}.csv"}
+    assert book[f"transactions/{DAY2}.csv"][:3] == (2, 0, 2)
     assert book[f"transactions/{DAY1}.csv"][5] == first.load_id  # earlier load untouched
+    quarantined = query(
+        fresh_db,
+        "select line_number, raw_line, reason from raw_core_banking._quarantine where file_name = %s order by 1",
+        (f"transactions/{DAY2}.csv",),
+    )
+    assert [(n, text) for n, text, _ in quarantined] == [(2, bad[1]), (3, "second line")]
+    assert all("file quarantined whole" in reason and "amount" in reason for _, _, reason in quarantined)
     assert query(fresh_db, "select count(*), min(_file_name) from raw_core_banking.transactions")[0] == (
         1,
         f"transactions/{DAY1}.csv",
     )
-    # the failure repeats on the next run (the file is never half-loaded or forgotten)
-    assert ingest(fresh_db, data, tmp_path).errors == summary.errors
+    # the quarantined file is in the ledger: the next run skips it until a corrected content replaces it
+    assert {f.status for f in ingest(fresh_db, data, tmp_path).files} == {"unchanged"}
 
 
 def test_latin1_file_is_decoded_not_mojibake(fresh_db, tmp_path):
