@@ -42,3 +42,24 @@
     coalesce(lead({{ changed_at }}) {{ version_window }}, '9999-12-31'::timestamp)::timestamp as valid_to,
     (lead({{ changed_at }}) {{ version_window }} is null)::boolean as is_current
 {%- endmacro %}
+
+{#-
+    versioned_entity(key, version_key, models, columns): every version of an entity, one shape for every source
+    system, with its type-2 validity. Each model (one per source system) delivers the entity's `columns` plus
+    changed_at (when the version started at the source), one row per (source_system, key, changed_at); they are
+    stacked (union_sources), keyed by `version_key` (md5 of source_system, key, changed_at) and given
+    version_number, valid_from, valid_to and is_current (scd2_validity). A new source adds its model to the list.
+-#}
+{% macro versioned_entity(key, version_key, models, columns) -%}
+    with
+
+    versions as (
+        {{ union_sources(models, columns + ['changed_at']) }}
+    )
+
+    select
+        {{ surrogate_key(['source_system', key, 'changed_at']) }} as {{ version_key }},
+        *,
+        {{ scd2_validity(key, 'changed_at') }}
+    from versions
+{%- endmacro %}

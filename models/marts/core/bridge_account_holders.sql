@@ -1,10 +1,15 @@
 {#-
     Who may use which account, one row per (account, client, role): the account-holder bridge between
     dim_accounts and dim_clients. Roles: owner (every account has exactly one) and disponent (the Czech bank's
-    disp.asc: may operate the account without owning it). The simulated bank delivers owners only (accounts.client_id).
-    Keys point to the current versions of the account and the client.
+    disp.asc: may operate the account without owning it), every source system from int_account_holders_unioned.
+    The simulated bank delivers owners only (accounts.client_id). Keys point to the current versions of the account
+    and the client.
 -#}
 with
+
+holders as (
+    select * from {{ ref('int_account_holders_unioned') }}
+),
 
 accounts as (
     select * from {{ ref('dim_accounts') }}
@@ -14,27 +19,6 @@ accounts as (
 clients as (
     select * from {{ ref('dim_clients') }}
     where is_current
-),
-
-holders as (
-    select
-        source_system,
-        account_id || '|owner' as account_holder_id,
-        account_id,
-        client_id,
-        'owner' as holder_role
-    from accounts
-    where source_system != {{ source_system('berka') }}
-
-    union all
-
-    select
-        source_system,
-        account_holder_id,
-        account_id,
-        client_id,
-        holder_role
-    from {{ ref('int_berka_account_holders_conformed') }}
 )
 
 select

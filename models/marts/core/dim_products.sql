@@ -1,31 +1,11 @@
 {#-
-    Current product catalogue (type 1: a product change overwrites), with the product type's family. The Czech
-    bank's two products (current account, loan) come from int_berka_products_listed; they carry no fee or rate.
+    Current product catalogue of every source system (int_products_unioned; type 1: a product change overwrites),
+    with the product type's family. The Czech bank's two products (current account, loan) carry no fee or rate.
 -#}
 with
 
 products as (
-    select
-        source_system,
-        product_code,
-        product_name,
-        product_type,
-        currency,
-        monthly_fee,
-        interest_rate,
-        updated_at
-    from {{ ref('int_products_deduplicated') }}
-    union all
-    select
-        source_system,
-        product_code,
-        product_name,
-        product_type,
-        currency,
-        null::numeric(18, 2) as monthly_fee,
-        null::numeric(18, 6) as interest_rate,
-        null::timestamp as updated_at
-    from {{ ref('int_berka_products_listed') }}
+    select * from {{ ref('int_products_unioned') }}
 ),
 
 catalogue as (

@@ -1,8 +1,7 @@
 {#-
     Standing payment orders (the Czech bank's order.asc): the instructions behind the recurring debits in
     fact_transactions, one row per order with its account, the owner, purpose and monthly amount (CZK, and EUR
-    at the fixed historical rate of int_berka_fx_rates_fixed, flagged by fx_rate_basis). Orders have no dates in the
-    data set, so the rate is the one of its period.
+    at the fixed historical rate, flagged by fx_rate_basis; see int_berka_standing_orders_conformed).
 -#}
 with
 
@@ -18,10 +17,6 @@ accounts as (
 clients as (
     select * from {{ ref('dim_clients') }}
     where is_current
-),
-
-fx as (
-    select * from {{ ref('int_berka_fx_rates_fixed') }}
 )
 
 select
@@ -36,9 +31,8 @@ select
     orders.recipient_account::text as recipient_account,
     orders.amount::numeric(18, 2) as amount,
     orders.currency::text as currency,
-    round(orders.amount / fx.rate_per_eur, 2)::numeric(18, 2) as amount_eur,
-    fx.fx_rate_basis::text as fx_rate_basis
+    orders.amount_eur::numeric(18, 2) as amount_eur,
+    orders.fx_rate_basis::text as fx_rate_basis
 from orders
 left join accounts on orders.source_system = accounts.source_system and orders.account_id = accounts.account_id
 left join clients on accounts.source_system = clients.source_system and accounts.client_id = clients.client_id
-left join fx on orders.currency = fx.currency

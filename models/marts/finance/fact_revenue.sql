@@ -1,36 +1,12 @@
 {#-
-    Fees and interest by account, product and day (postings plus the interest part of loan payments), in EUR.
-    The Czech bank's rows (int_berka_revenue_aggregated) are its statement fees (SLUZBY), penalty interest
-    (SANKC. UROK) and interest credited (UROK), converted at the fixed historical rate.
+    Fees and interest by account, product and day, in EUR, for every source system (int_revenue_unioned): the
+    simulated bank's postings plus the interest part of its loan payments; the Czech bank's statement fees (SLUZBY),
+    penalty interest (SANKC. UROK) and interest credited (UROK), converted at the fixed historical rate.
 -#}
 with
 
 revenue as (
-    select
-        source_system,
-        account_id,
-        client_id,
-        product_code,
-        revenue_date,
-        revenue_type,
-        revenue_category,
-        revenue_eur,
-        item_count
-    from {{ ref('int_revenue_unioned') }}
-
-    union all
-
-    select
-        source_system,
-        account_id,
-        client_id,
-        product_code,
-        revenue_date,
-        revenue_type,
-        revenue_category,
-        revenue_eur,
-        item_count
-    from {{ ref('int_berka_revenue_aggregated') }}
+    select * from {{ ref('int_revenue_unioned') }}
 ),
 
 accounts as (

@@ -1,72 +1,13 @@
 {#-
-    One row per loan (latest version) with its repayment state; keys point to the versions valid at start.
-    The Czech bank's loans (int_berka_loans_enriched, source_system 'berka') are CZK with EUR at a fixed
-    historical rate (fx_rate_basis 'fixed_historical'); their days past due are unknown (NULL), see that model.
+    One row per loan (latest version) of every source system (int_loans_unioned) with its repayment state; keys point
+    to the versions valid at start. The Czech bank's loans (source_system 'berka') are CZK with EUR at a fixed
+    historical rate (fx_rate_basis 'fixed_historical'); their days past due are unknown (NULL), see
+    int_berka_loans_enriched.
 -#}
 with
 
 loans as (
-    select
-        source_system,
-        loan_id,
-        client_id,
-        account_id,
-        product_code,
-        principal,
-        currency,
-        fx_rate_per_eur,
-        (case when fx_rate_per_eur is not null then 'daily_published' end)::text as fx_rate_basis,
-        annual_rate,
-        term_months,
-        start_date,
-        status,
-        updated_at,
-        installments_scheduled,
-        installments_paid,
-        installments_overdue,
-        scheduled_principal,
-        principal_repaid,
-        interest_paid,
-        current_days_past_due,
-        max_days_past_due,
-        principal_eur,
-        outstanding_principal,
-        outstanding_principal_eur,
-        dpd_bucket,
-        is_non_performing
-    from {{ ref('int_loans_enriched') }}
-
-    union all
-
-    select
-        source_system,
-        loan_id,
-        client_id,
-        account_id,
-        product_code,
-        principal,
-        currency,
-        fx_rate_per_eur,
-        fx_rate_basis,
-        annual_rate,
-        term_months,
-        start_date,
-        status,
-        updated_at,
-        installments_scheduled,
-        installments_paid,
-        installments_overdue,
-        scheduled_principal,
-        principal_repaid,
-        interest_paid,
-        current_days_past_due,
-        max_days_past_due,
-        principal_eur,
-        outstanding_principal,
-        outstanding_principal_eur,
-        dpd_bucket,
-        is_non_performing
-    from {{ ref('int_berka_loans_enriched') }}
+    select * from {{ ref('int_loans_unioned') }}
 ),
 
 accounts as (

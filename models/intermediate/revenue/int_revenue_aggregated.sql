@@ -1,7 +1,8 @@
 {#-
-    The bank's income per account, day and revenue type: fee and interest postings (sign flipped to the bank's
-    side, so charged fees are positive revenue and deposit interest is a negative one) plus the interest part of
-    loan payments (booked on the payment day, on the loan's account and product).
+    The simulated bank's income per account, day and revenue type, in the shape of int_revenue_unioned: fee and
+    interest postings (sign flipped to the bank's side, so charged fees are positive revenue and deposit interest is
+    a negative one) plus the interest part of loan payments (booked on the payment day, on the loan's account and
+    product).
 -#}
 with
 

@@ -1,5 +1,6 @@
--- Berka clients in the core-banking client shape; natural keys prefixed 'berka-' so they never meet
--- the simulated bank's.
+-- Berka clients in the shape of int_clients_versioned; natural keys prefixed 'berka-' so they never meet the
+-- simulated bank's. The extract has no change dates: one version per client from 1900-01-01. The data set has no
+-- names, postal codes, segments, risk ratings or KYC states (NULL, segment and kyc_status 'unknown').
 with
 
 clients as (
@@ -26,13 +27,21 @@ first_account as (
 select
     'berka-' || clients.client_id as client_id,
     clients.client_id as source_client_id,
+    null::text as first_name,
+    null::text as last_name,
     clients.birth_date,
     clients.sex,
-    clients.district_id,
     districts.district_name as city,
-    districts.region,
+    null::text as postal_code,
     'CZ'::text as country,
+    clients.district_id,
+    districts.region,
+    'unknown'::text as segment,
+    null::integer as risk_rating,
+    'unknown'::text as kyc_status,
     first_account.onboarded_on,
+    null::timestamp as updated_at,
+    '1900-01-01'::timestamp as changed_at,
     {{ source_system('berka') }} as source_system
 from clients
 left join districts on clients.district_id = districts.district_id

@@ -1,5 +1,5 @@
 {#-
-    Deduplicated transactions with their account, client and product, the amount in EUR (daily rate of the
+    Deduplicated transactions with their account's current client and product, the amount in EUR (daily rate of the
     booking day, carried forward over days without a rate), the merchant category, and the fraud label if an
     investigation closed. Null defaults: no label = not investigated (is_fraud false, label 'unlabelled');
     missing rate = amount_eur null (flagged by a warn test), never a guessed rate.
@@ -11,7 +11,8 @@ transactions as (
 ),
 
 accounts as (
-    select * from {{ ref('int_accounts_deduplicated') }}
+    select * from {{ ref('int_accounts_versioned') }}
+    where is_current and source_system = {{ source_system('core_banking') }}
 ),
 
 fx as (
@@ -39,7 +40,7 @@ select
     transactions.currency,
     fx.rate_per_eur as fx_rate_per_eur,
     round(transactions.amount / fx.rate_per_eur, 2)::numeric(18, 2) as amount_eur,
-    (case when fx.rate_per_eur is not null then 'daily_published' end)::text as fx_rate_basis,
+    fx.fx_rate_basis,
     transactions.channel,
     null::text as transaction_type,
     transactions.mcc,

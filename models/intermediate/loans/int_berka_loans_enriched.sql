@@ -1,13 +1,13 @@
 /*
-    Berka loans in the shape of int_loans_enriched (so fact_loans unions them), with what the data set can say
-    about repayment. Rules:
+    Berka loans in the shape of int_loans_unioned (which unions them with the simulated bank's), with what the data
+    set can say about repayment. Rules:
     - status comes from loan.asc (A repaid, C active, B and D defaulted) and is the state at the data set's end;
     - the loans carry no interest (amount = duration x monthly payment), so every payment is principal;
     - principal_repaid counts the UVER payments delivered so far (trans.asc is an extract ending 1994-03-30), so
       outstanding_principal = principal - those payments, and 0 for repaid loans;
     - the files give no due dates: installments overdue, days past due and the DPD bucket are NULL (unknown),
       and is_non_performing follows the status only (B, D);
-    - EUR at the fixed historical rate (int_berka_fx_rates_fixed), flagged by fx_rate_basis.
+    - EUR at the fixed historical rate of the daily grid (int_fx_rates_filled_forward), flagged by fx_rate_basis.
 */
 with
 
@@ -26,7 +26,7 @@ payments as (
 ),
 
 fx as (
-    select * from {{ ref('int_berka_fx_rates_fixed') }}
+    select * from {{ ref('int_fx_rates_filled_forward') }}
 ),
 
 joined as (
@@ -38,8 +38,7 @@ joined as (
         least(coalesce(payments.amount_paid, 0), loans.principal)::numeric(18, 2) as principal_repaid
     from loans
     left join payments on loans.loan_id = payments.loan_id
-    left join fx
-        on loans.currency = fx.currency and loans.start_date >= fx.valid_from and loans.start_date < fx.valid_to
+    left join fx on loans.currency = fx.currency and loans.start_date = fx.rate_day
 )
 
 select

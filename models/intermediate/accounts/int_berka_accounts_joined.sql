@@ -1,4 +1,5 @@
--- Berka accounts in the core-banking account shape, with the owning client; every Berka account has one owner.
+-- Berka accounts in the shape of int_accounts_versioned, with the owning client (every Berka account has one owner):
+-- the extract has no change dates, so each account is one version from 1900-01-01; no IBAN, no limits (0).
 with
 
 accounts as (
@@ -27,14 +28,19 @@ select
     'berka-' || accounts.account_id as account_id,
     accounts.account_id as source_account_id,
     'berka-' || owners.client_id as client_id,
+    null::text as iban,
     'berka_current_account'::text as product_code,
     accounts.currency,
     accounts.opened_on,
     null::date as closed_on,
     'active'::text as status,
+    0::numeric(18, 2) as credit_limit,
+    0::numeric(18, 2) as overdraft_limit,
     accounts.statement_frequency,
     accounts.district_id,
-    coalesce(disponents.disponent_count, 0) as disponent_count,
+    coalesce(disponents.disponent_count, 0)::integer as disponent_count,
+    null::timestamp as updated_at,
+    '1900-01-01'::timestamp as changed_at,
     {{ source_system('berka') }} as source_system
 from accounts
 left join owners on accounts.account_id = owners.account_id

@@ -32,7 +32,8 @@ accounts as (
     select
         account_id,
         client_id
-    from {{ ref('int_accounts_deduplicated') }}
+    from {{ ref('int_accounts_versioned') }}
+    where is_current and source_system = {{ source_system('core_banking') }}
 ),
 
 joined as (
@@ -45,6 +46,7 @@ joined as (
         loans.principal,
         loans.currency,
         fx.rate_per_eur as fx_rate_per_eur,
+        fx.fx_rate_basis,
         loans.annual_rate,
         loans.term_months,
         loans.start_date,

@@ -1,4 +1,7 @@
-{#- Fee and interest postings with the amount in EUR (daily rate of the posting day, carried forward). -#}
+{#-
+    Fee and interest postings with the account's current client and product and the amount in EUR (daily rate of
+    the posting day, carried forward).
+-#}
 with
 
 postings as (
@@ -6,7 +9,8 @@ postings as (
 ),
 
 accounts as (
-    select * from {{ ref('int_accounts_deduplicated') }}
+    select * from {{ ref('int_accounts_versioned') }}
+    where is_current and source_system = {{ source_system('core_banking') }}
 ),
 
 fx as (

@@ -1,7 +1,7 @@
--- Berka movements in the core-banking transaction shape (the columns of int_transactions_enriched, so the marts
--- union them): signed amount from the client's side, booked at the start of the booking day (the file has dates
--- only), type and channel from the seed berka_codes, the account's owner as the client, the amount in EUR at the
--- fixed historical rate (int_berka_fx_rates_fixed), and the balance after the movement as delivered.
+-- Berka movements in the shape of int_transactions_unioned (which unions them with the simulated bank's): signed
+-- amount from the client's side, booked at the start of the booking day (the file has dates only), type and channel
+-- from the seed berka_codes, the account's owner as the client, the amount in EUR at the fixed historical rate (the
+-- daily grid int_fx_rates_filled_forward), and the balance after the movement as delivered.
 with
 
 trans as (
@@ -18,7 +18,7 @@ owners as (
 ),
 
 fx as (
-    select * from {{ ref('int_berka_fx_rates_fixed') }}
+    select * from {{ ref('int_fx_rates_filled_forward') }}
 ),
 
 loaded as (
@@ -67,5 +67,5 @@ select
     loaded.loaded_at
 from trans
 left join owners on trans.account_id = owners.account_id
-left join fx on trans.currency = fx.currency and trans.booked_on >= fx.valid_from and trans.booked_on < fx.valid_to
+left join fx on trans.currency = fx.currency and trans.booked_on = fx.rate_day
 left join loaded on trans.source_file_name = loaded.source_file_name

@@ -2,7 +2,8 @@
 -- at most). loan_id is NULL when the account has no loan in loan.asc. Every loan was granted after the extract's
 -- first day (1993-01-01), so numbering a loan's payments by date gives the instalment number. The data set's
 -- loans carry no interest (amount = duration x monthly payment), so a payment is all principal; it has no due
--- date either, so lateness is unknown (NULL). EUR at the fixed historical rate (int_berka_fx_rates_fixed).
+-- date either, so lateness is unknown (NULL). EUR at the fixed historical rate of the daily grid
+-- (int_fx_rates_filled_forward).
 with
 
 trans as (
@@ -16,7 +17,7 @@ loans as (
 ),
 
 fx as (
-    select * from {{ ref('int_berka_fx_rates_fixed') }}
+    select * from {{ ref('int_fx_rates_filled_forward') }}
 )
 
 select
@@ -36,7 +37,9 @@ select
     fx.fx_rate_basis,
     0::numeric(18, 2) as interest_paid,
     trans.amount as principal_paid,
+    null::integer as days_late,
+    null::boolean as is_late,
     {{ source_system('berka') }} as source_system
 from trans
 left join loans on trans.account_id = loans.account_id
-left join fx on trans.currency = fx.currency and trans.booked_on >= fx.valid_from and trans.booked_on < fx.valid_to
+left join fx on trans.currency = fx.currency and trans.booked_on = fx.rate_day

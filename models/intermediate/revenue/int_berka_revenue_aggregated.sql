@@ -1,6 +1,7 @@
 -- The bank's income from Berka accounts per account, day and revenue type, in the shape of int_revenue_unioned
--- (so fact_revenue unions it): statement fees (SLUZBY) and penalty interest (SANKC. UROK) earn, interest credited
--- (UROK) costs. revenue_eur is the bank's side at the fixed historical rate (int_berka_fx_rates_fixed).
+-- (which unions it): statement fees (SLUZBY) and penalty interest (SANKC. UROK) earn, interest credited
+-- (UROK) costs. revenue_eur is the bank's side at the fixed historical rate of the daily grid
+-- (int_fx_rates_filled_forward).
 with
 
 postings as (
@@ -16,7 +17,7 @@ accounts as (
 ),
 
 fx as (
-    select * from {{ ref('int_berka_fx_rates_fixed') }}
+    select * from {{ ref('int_fx_rates_filled_forward') }}
 )
 
 select
@@ -36,8 +37,5 @@ select
     count(*)::integer as item_count
 from postings
 left join accounts on postings.account_id = accounts.account_id
-left join fx
-    on postings.currency = fx.currency
-    and postings.posting_date >= fx.valid_from
-    and postings.posting_date < fx.valid_to
+left join fx on postings.currency = fx.currency and postings.posting_date = fx.rate_day
 group by 1, 2, 3, 4, 5, 6, 7
