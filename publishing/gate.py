@@ -2,7 +2,7 @@
 error-severity test passed.
 
 Why a gate before the export and the switch of the views rather than after: readers of either store must keep the
-previous night when tonight's fails, so a bad build must never reach them (see orchestration/publish.py).
+previous night when tonight's fails, so a bad build must never reach them (see publishing/publish.py).
 Warn-severity tests are reported but do not block (dbt gives them status `warn`, error-severity failures get `fail`).
 Works on a live dbt result (`dbtRunnerResult`) and on a `target/run_results.json` file alike.
 """

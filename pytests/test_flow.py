@@ -212,8 +212,7 @@ def test_nightly_publishes_then_the_gate_keeps_the_previous_night(
     assert publish.last_published_in_delta(delta)["run_id"] == record.run_id
 
     # the flow's steps are tasks, and every dbt node is listed in the build's artifact
-    steps_expected = ("connect-warehouse", "ensure-raw-tables", "export-delta", "publish-night",
-                      "publish-quality-report")  # fmt: skip
+    steps_expected = ("connect-warehouse", "ensure-raw-tables", "export-delta", "publish-night")
     names = _task_run_names(state.state_details.flow_run_id, expect=steps_expected)
     assert set(steps_expected) <= {n.rsplit("-", 1)[0] for n in names}
     nodes = {row["node"]: row["status"] for row in _node_artifact_rows(state.state_details.flow_run_id)}
