@@ -46,7 +46,10 @@ def _ingest_line(name: str, info: dict[str, Any]) -> str:
         done += f" of {info['files']}"
     if info.get("files_skipped"):
         done += f", {info['files_skipped']} already loaded"
-    return f"  ingest {name + ':':<6} {done}, {info.get('rows', 0)} rows, {info.get('quarantined', 0)} quarantined"
+    if info.get("files_replaced"):
+        done += f", {info['files_replaced']} replaced by a changed re-delivery"
+    line = f"  ingest {name + ':':<6} {done}, {info.get('rows', 0)} rows, {info.get('quarantined', 0)} quarantined"
+    return "\n".join([line, *(f"    quarantined whole: {q}" for q in info.get("files_quarantined", []))])
 
 
 def format_summary(summary: dict[str, Any]) -> str:

@@ -6,7 +6,6 @@ Each task is a thin wrapper that gives a step of `ingest` or `publishing` its ti
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -75,15 +74,18 @@ def ingest_files(wh, data_dir: str, pipelines_dir: str | None = None) -> dict[st
     from ingest.files_pipeline import run_files_ingest
 
     summary = run_files_ingest(wh, data_dir, pipelines_dir=pipelines_dir, log=throttled(get_run_logger().info))
+    return _file_ingest_counts(summary)
+
+
+def _file_ingest_counts(summary) -> dict[str, Any]:
+    """The counts the night keeps of a file ingest; the per-file table and the files quarantined whole are logged."""
+    logger = get_run_logger()
+    logger.info("ingest %s:\n%s", summary.source, summary.table())
+    for quarantined in summary.quarantined_files:
+        logger.warning("ingest %s: quarantined whole: %s", summary.source, quarantined)
     if summary.errors:
-        raise RuntimeError(f"{len(summary.errors)} landing file(s) failed: " + "; ".join(summary.errors))
-    return {
-        "files": len(summary.files),
-        "files_loaded": len(summary.loaded),
-        "rows": sum(f.rows for f in summary.loaded),
-        "quarantined": sum(f.quarantined for f in summary.loaded),
-        "notes": summary.notes,
-    }
+        raise RuntimeError(f"{len(summary.errors)} {summary.source} file(s) failed: " + "; ".join(summary.errors))
+    return summary.counts()
 
 
 @task(name="ingest-api", timeout_seconds=1800, **RETRY)
@@ -94,31 +96,13 @@ def ingest_api(wh, base_url: str | None, token: str | None, pipelines_dir: str |
 
 
 @task(name="ingest-berka", timeout_seconds=3600, **RETRY)
-def ingest_berka(wh, berka_dir: str | None) -> Any:
+def ingest_berka(wh, berka_dir: str | None) -> dict[str, Any]:
     from ingest.berka_pipeline import default_berka_dir, run_berka_ingest
 
     folder = Path(berka_dir) if berka_dir else default_berka_dir()
     if not folder.is_dir():
         raise FileNotFoundError(f"the Berka folder {folder} does not exist; set BANKWH_BERKA_DIR or pass berka_dir")
-    # dlt warns once per Berka table that Arrow goes through its slower insert writer; that is known and small
-    # (a filter, not a level: dlt sets its logger's level again when the pipeline starts)
-    dlt_logger = logging.getLogger("dlt")
-
-    def errors_only(record: logging.LogRecord) -> bool:
-        return record.levelno >= logging.ERROR
-
-    dlt_logger.addFilter(errors_only)
-    try:
-        result = run_berka_ingest(wh, folder, log=get_run_logger().info)
-    finally:
-        dlt_logger.removeFilter(errors_only)
-    loaded = result.get("loaded", {}).values()
-    return {
-        "files_loaded": len(result.get("loaded", {})),
-        "files_skipped": len(result.get("skipped", [])),
-        "rows": sum(v["rows_loaded"] for v in loaded),
-        "quarantined": sum(v["rows_quarantined"] for v in loaded),
-    }
+    return _file_ingest_counts(run_berka_ingest(wh, folder, log=throttled(get_run_logger().info)))
 
 
 def _export_rows(results) -> list[dict[str, Any]]:
