@@ -731,6 +731,7 @@ def test_bankwh_run_as_a_process_exits_with_the_truth(clean_env, sales_db, tiny_
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     env.update(sales_db.env())
     env.update(
+        BANKWH_PROJECT_DIR=str(PROJECT_ROOT),  # run from a folder outside the project: name it, as a worker does
         BANKWH_DBT_PROJECT_DIR=str(tiny_project),
         PREFECT_HOME=str(tmp_path / "prefect"),  # a Prefect database of its own
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
@@ -838,8 +839,8 @@ def test_a_database_stopped_mid_run_is_one_line_and_exit_1(tiny_project, tmp_pat
     root = Path(tempfile.mkdtemp(prefix="bankwh-stop-")) / "wh"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "PREFECT_", "BANKWH_"))}
     env.update(BANKWH_WAREHOUSE_DIR=str(root), BANKWH_EMBEDDED_PORT=str(port), BANKWH_DBT_PROJECT_DIR=str(tiny_project),
-               PREFECT_HOME=str(tmp_path / "prefect"), PREFECT_SERVER_ANALYTICS_ENABLED="false",
-               PYTHONUNBUFFERED="1")  # fmt: skip
+               BANKWH_PROJECT_DIR=str(PROJECT_ROOT), PREFECT_HOME=str(tmp_path / "prefect"),
+               PREFECT_SERVER_ANALYTICS_ENABLED="false", PYTHONUNBUFFERED="1")  # fmt: skip
     run = None
     try:
         started = bankwh("db", "start")
