@@ -15,7 +15,7 @@ COMMAND_MODULES = [
     "bankwh.db",
     "bank_sim.cli",
     "bank_sim.api_cli",
-    "ingest.cli",
+    "bankwh.ingest",
     "bankwh.build",  # not dbt_*: dbt imports every dbt_* module on sys.path as a plugin
     "bankwh.run",
     "bankwh.serve",

@@ -37,6 +37,7 @@ from orchestration.tasks import (
     ingest_berka,
     ingest_files,
     publish_night,
+    send_alerts,
 )
 from publishing import gate, publish
 from warehouse import locking
@@ -119,6 +120,7 @@ def nightly(
         wh, "nightly", wait=wait_for_lock, timeout_s=lock_timeout_s, owner=str(flow_run.name or ""), log=logger.info
     ):
         night_started = datetime.now(UTC)
+        run_id = str(flow_run.id or f"local-{night_started:%Y%m%dT%H%M%S}")
         candidate = publish.candidate_schema(wh)
         publish.realign_delta(wh, Path(root), log=logger.warning)
         summary["schema"] = candidate
@@ -153,6 +155,7 @@ def nightly(
             )
             summary["dbt"] = report.dbt_summary(build)
             timed("dbt", started)
+            summary["alerts"] = send_alerts(wh, run_id, str(target or project / "target"))
             try:
                 gate.check(build.results)
             except gate.PublishBlocked as blocked:
@@ -170,7 +173,7 @@ def nightly(
             else:
                 summary["export"] = export_delta(wh, root, candidate, full_refresh)
                 record = publish.PublishedRun(
-                    run_id=str(flow_run.id or f"local-{night_started:%Y%m%dT%H%M%S}"),
+                    run_id=run_id,
                     schema=candidate,
                     dbt_invocation_id=build.invocation_id,
                     dlt_load_ids=publish.loads_since(wh, night_started, publish.raw_schemas(wh)),

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 #: Seconds a temporary server may take to answer (BANKWH_PREFECT_START_TIMEOUT_S overrides).
 START_TIMEOUT_S = 180
@@ -39,7 +41,8 @@ def start(log: Callable[[str], None] = print) -> str | None:
         log(f"starting a temporary Prefect server (no PREFECT_API_URL); waiting up to {timeout} s for it to answer"
             + (f", attempt {attempt} of {START_ATTEMPTS}" if attempt > 1 else ""))  # fmt: skip
         try:
-            server.start(timeout=timeout)
+            with _child_output_to(_server_log()):
+                server.start(timeout=timeout)
             _STARTED.append(server)
             return server.api_url
         except RuntimeError as exc:
@@ -50,6 +53,43 @@ def start(log: Callable[[str], None] = print) -> str | None:
                     "raise BANKWH_PREFECT_START_TIMEOUT_S on a slow machine or set PREFECT_API_URL"
                 ) from exc
     return None
+
+
+def _server_log() -> Path:
+    """Where the temporary server's own output goes: the project's logs/, else PREFECT_HOME."""
+    from warehouse.project import ProjectNotFoundError, project_dir
+
+    try:
+        folder = project_dir() / "logs"
+    except ProjectNotFoundError:
+        folder = Path(os.environ.get("PREFECT_HOME", Path.home() / ".prefect"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / "prefect-server.log"
+
+
+@contextmanager
+def _child_output_to(path: Path) -> Iterator[None]:
+    """Processes started inside write their stdout and stderr to `path`; this process's own are given back after.
+
+    Why: Prefect starts its server as a child that inherits the command's terminal, so the server's access errors
+    and its shutdown noise (tracebacks of requests cancelled when it is stopped) would land in the command's
+    output after the run's verdict. The server's output belongs in a log file.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with open(path, "ab") as log:
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
 
 
 def _stop_process(server) -> None:

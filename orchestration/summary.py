@@ -67,6 +67,12 @@ def format_summary(summary: dict[str, Any]) -> str:
         lines += [f"    FAILED {t}" for t in dbt["failed_tests"]]
         lines += [f"    ERROR  {n}" for n in dbt["errored_nodes"]]
         lines += [f"    warn   {t}" for t in dbt["warned_tests"]]
+    alerts = summary.get("alerts")
+    if alerts:
+        lines.append(
+            f"  alerts: {alerts['new']} new, {alerts['ongoing']} still failing, {alerts['resolved']} resolved"
+            + (f", {alerts['errors']} undelivered" if alerts["errors"] else "")
+        )
     if summary.get("export"):
         lines.append(f"  Delta export to {summary.get('delta_root', '')}:")
     for row in summary.get("export", []):

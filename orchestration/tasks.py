@@ -161,3 +161,36 @@ def publish_night(wh, root: str, record: Any, exported: list[dict[str, Any]]) ->
     publish.record_in_delta(Path(root), stored)
     logger.info("%s", stored.describe())
     return stored
+
+
+@task(name="send-alerts", timeout_seconds=300)
+def send_alerts(wh, run_id: str, target_dir: str) -> dict[str, Any]:
+    """Tonight's failing models and tests to their owners (monitoring/alerts.py): new, still failing, resolved.
+
+    Why it never fails the night: an alert that cannot be delivered is logged and counted, but a broken mail server
+    must not hold back (or undo) a night whose gate passed. A build that wrote no artifacts alerts nothing here;
+    its error already fails the run.
+    """
+    from monitoring import AlertConfig, findings_from_artifacts
+    from monitoring import send_alerts as deliver
+
+    logger = get_run_logger()
+    target = Path(target_dir)
+    if not (target / "run_results.json").is_file():
+        logger.warning("alerts: no run_results.json in %s, nothing to alert on", target)
+        return {"new": 0, "ongoing": 0, "resolved": 0, "errors": 0}
+    findings = findings_from_artifacts(target / "run_results.json", target / "manifest.json")
+    conn = wh.connect()
+    try:
+        outcome = deliver(conn, run_id, findings, AlertConfig.from_env())
+    finally:
+        conn.close()
+    counts = {kind: len(outcome.keys(kind)) for kind in ("new", "ongoing", "resolved")}
+    counts["errors"] = len(outcome.errors)
+    reached = ", ".join(outcome.emailed) or "no e-mail"
+    logger.info("alerts: %(new)d new, %(ongoing)d still failing, %(resolved)d resolved", counts)
+    if outcome.events:
+        logger.info("alerts sent to %s%s", reached, " and the webhook" if outcome.webhook_posted else "")
+    for error in outcome.errors:
+        logger.error("alert delivery: %s", error)
+    return counts

@@ -93,6 +93,35 @@ def sales_db(fresh_db):
     return fresh_db
 
 
+class _Posts:
+    """What a local webhook receiver got: the `text` of every Slack-style JSON body."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.bodies: list[str] = []
+
+
+def _webhook_receiver() -> _Posts:
+    """An HTTP server on 127.0.0.1 for the alerts' webhook; a daemon thread, it ends with the test process."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    posts = _Posts("")
+
+    class Receiver(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            posts.bodies.append(json.loads(self.rfile.read(int(self.headers["Content-Length"])))["text"])
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args) -> None:
+            """Quiet."""
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    posts.url = f"http://127.0.0.1:{httpd.server_port}/hook"
+    return posts
+
+
 def _task_runs(flow_run_id) -> list:
     """Task runs of a flow run and of its subflow runs (the dbt build, where every dbt node is a task)."""
     from prefect.client.orchestration import get_client
@@ -186,10 +215,13 @@ def test_nightly_publishes_then_the_gate_keeps_the_previous_night(
 
     delta = tmp_path / "delta"
     params = dict(sources=[], database=sales_db.database, dbt_project_dir=str(tiny_project), delta_root=str(delta))
+    posts = _webhook_receiver()
+    os.environ["BANKWH_ALERT_WEBHOOK_URL"] = posts.url
     state = nightly(**params, return_state=True)
     assert state.is_completed(), state.message
     summary = state.result()
     assert summary["status"] == "published"
+    assert summary["alerts"] == {"new": 0, "ongoing": 0, "resolved": 0, "errors": 0} and posts.bodies == []
     assert summary["dbt"]["failed_tests"] == []
     assert any(name.startswith("accepted_values_fact_sales_shop_id") for name in summary["dbt"]["warned_tests"])
     exported = {row["mart"]: row for row in summary["export"]}
@@ -212,7 +244,7 @@ def test_nightly_publishes_then_the_gate_keeps_the_previous_night(
     assert publish.last_published_in_delta(delta)["run_id"] == record.run_id
 
     # the flow's steps are tasks, and every dbt node is listed in the build's artifact
-    steps_expected = ("connect-warehouse", "ensure-raw-tables", "export-delta", "publish-night")
+    steps_expected = ("connect-warehouse", "ensure-raw-tables", "send-alerts", "export-delta", "publish-night")
     names = _task_run_names(state.state_details.flow_run_id, expect=steps_expected)
     assert set(steps_expected) <= {n.rsplit("-", 1)[0] for n in names}
     nodes = {row["node"]: row["status"] for row in _node_artifact_rows(state.state_details.flow_run_id)}
@@ -245,6 +277,16 @@ def test_nightly_publishes_then_the_gate_keeps_the_previous_night(
         # the failed night was built and tested, in the schema readers do not see
         cur.execute(f"select count(*) from {publish.candidate_schema(sales_db)}.fact_sales")
         assert cur.fetchone()[0] == 201
+
+    # the failing night alerted once, naming the test; the next green night resolves it with one message
+    assert len(posts.bodies) == 1
+    assert "NEW FAILURE" in posts.bodies[0] and "assert_no_negative_amounts" in posts.bodies[0]
+    with sales_db.cursor() as cur:
+        cur.execute("delete from src.sales where sale_id = 9999")
+    mended = nightly(**params, return_state=True)
+    assert mended.is_completed(), mended.message
+    assert mended.result()["alerts"]["resolved"] == 1
+    assert len(posts.bodies) == 2 and "RESOLVED" in posts.bodies[1] and "assert_no_negative_amounts" in posts.bodies[1]
 
 
 def test_readers_see_one_whole_night_at_a_time(prefect_harness, clean_env, sales_db, tiny_project, tmp_path):
@@ -411,6 +453,7 @@ def test_every_task_of_the_nightly_flow_has_a_timeout():
         "ingest-files",
         "ingest-api",
         "ingest-berka",
+        "send-alerts",
         "export-delta",
         "publish-night",
     }

@@ -7,9 +7,8 @@ import argparse
 import time
 from pathlib import Path
 
+from ingest.summary import FileResult, IngestSummary
 from warehouse.project import project_path
-
-from .summary import FileResult, IngestSummary
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -74,7 +73,7 @@ def parse_overrides(values: list[str]) -> dict[str, str]:
 
 
 def _api_summary(wh, args: argparse.Namespace, log) -> IngestSummary:
-    from .api_pipeline import run_api_ingest
+    from ingest.api_pipeline import run_api_ingest
 
     started = time.perf_counter()
     result = run_api_ingest(wh, args.api_url, args.token, args.pipelines_dir, log=log)
@@ -101,8 +100,7 @@ def print_summary(summary: IngestSummary) -> None:
 
 def _ingest(args: argparse.Namespace) -> int:
     import warehouse
-
-    from .files_pipeline import run_files_ingest
+    from ingest.files_pipeline import run_files_ingest
 
     wh = warehouse.resolve()
     log = (lambda _msg: None) if args.quiet else print
@@ -123,7 +121,7 @@ def _ingest(args: argparse.Namespace) -> int:
         summaries.append(_api_summary(wh, args, log))
         print_summary(summaries[-1])
     if args.source in ("berka", "all"):
-        from .berka_pipeline import run_berka_ingest
+        from ingest.berka_pipeline import run_berka_ingest
 
         summaries.append(
             run_berka_ingest(wh, args.berka_dir, pipelines_dir=args.pipelines_dir, progress=not args.quiet, log=log)
