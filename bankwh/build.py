@@ -10,6 +10,7 @@ import argparse
 import os
 
 import warehouse
+from bankwh.one_writer import add_wait_option, one_writer
 from publishing import publish
 from warehouse.project import project_dir
 
@@ -25,7 +26,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "snapshots, staging/intermediate/marts models and every test, in dependency order. The marts go to "
             "schema marts_dev (or $BANKWH_MARTS_SCHEMA): a build never changes what readers see; `bankwh run` "
             "publishes a night. Any other dbt option goes after `--`, e.g. `bankwh build --select marts+ -- "
-            "--fail-fast`."
+            "--fail-fast`. The build holds the nightly run's lock: while the night or another writing command "
+            "runs, it waits (or, with --no-wait, is refused)."
         ),
     )
     build.add_argument("--threads", type=int, default=DEFAULT_THREADS, help="dbt threads (default: %(default)s)")
@@ -33,6 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     build.add_argument("--exclude", nargs="+", default=None, help="dbt nodes to leave out")
     build.add_argument("--full-refresh", action="store_true", help="rebuild incremental models from scratch")
     build.add_argument("--vars", default=None, help="dbt vars as YAML, e.g. '{late_arrival_lookback_days: 3}'")
+    add_wait_option(build)
     build.add_argument("dbt_args", nargs="*", metavar="-- DBT_ARG", help="further dbt arguments, after --")
     build.set_defaults(func=_build)
 
@@ -100,7 +103,8 @@ def build_args(args: argparse.Namespace) -> list[str]:
 
 
 def _build(args: argparse.Namespace) -> int:
-    return invoke(build_args(args))
+    with one_writer(warehouse.resolve(), args, "build"):
+        return invoke(build_args(args))
 
 
 def _docs(args: argparse.Namespace) -> int:

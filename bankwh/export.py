@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
+from bankwh.one_writer import add_wait_option, one_writer
+from publishing.publish import PUBLISHED_SCHEMA
 from warehouse.project import project_path
 
 
@@ -27,9 +30,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Export every mart of schema `marts` (or --marts) to <root>/<mart> as Delta tables: facts partitioned "
             "by month and rewritten only where the month changed, other tables replaced when they changed. Each "
-            "table is read back and compared with PostgreSQL (rows, sums); results go to <root>/_parity.jsonl."
+            "table is read back and compared with PostgreSQL (rows, sums); results go to <root>/_parity.jsonl. "
+            "Only the published night (schema `marts`, which shows the last night that passed every gate) is "
+            "exported unless --force names another schema. The export holds the nightly run's lock: while the "
+            "night or another writing command runs, it waits (or, with --no-wait, is refused)."
         ),
     )
+    export.add_argument(
+        "--schema",
+        default=PUBLISHED_SCHEMA,
+        help="schema to export (default: marts, the published night); any other schema, such as the candidate of "
+        "a night that failed its gate, needs --force",
+    )
+    export.add_argument(
+        "--force",
+        action="store_true",
+        help="export a schema other than the published night, whose marts may not have passed the gate (logged)",
+    )
+    add_wait_option(export)
     export.add_argument("--marts", nargs="+", help="marts to export (default every mart)")
     export.add_argument("--full", action="store_true", help="rewrite every table whole")
     export.add_argument("--root", type=Path, default=None, help="Delta tables folder (default: data/delta)")
@@ -72,10 +90,33 @@ def _status(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def check_schema(schema: str, force: bool) -> None:
+    """Refuse to export anything but the published night unless forced; a forced export says so on stderr.
+
+    Why: only the views of `marts` are guaranteed to show a night whose every error-severity test passed (the
+    publish gate); a candidate schema may hold the marts of a night that failed it, and exporting those would put
+    unchecked numbers in Delta Lake beside the published ones.
+    """
+    if schema == PUBLISHED_SCHEMA:
+        return
+    if not force:
+        raise ValueError(
+            f"schema {schema} is not the published night (schema {PUBLISHED_SCHEMA}): its marts may not have "
+            "passed the publish gate; add --force to export it anyway"
+        )
+    print(
+        f"WARNING: --force: exporting schema {schema}, not the published night (schema {PUBLISHED_SCHEMA}); its "
+        "marts may not have passed the publish gate",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
 def _export(args: argparse.Namespace) -> int:
     import warehouse
     from publishing.delta_export import ExportConfig, ExportError, export_marts, summary_table
 
+    check_schema(args.schema, args.force)
     overrides = {}
     for item in args.partition_column:
         fact, sep, column = item.partition("=")
@@ -88,10 +129,12 @@ def _export(args: argparse.Namespace) -> int:
         compact_min_files=args.compact_min_files,
         allow_schema_overwrite=args.allow_schema_overwrite,
         partition_columns=overrides,
+        schema=args.schema,
     )
     wh = warehouse.resolve(start=True)
     try:
-        results = export_marts(wh, marts=args.marts, config=config, full=args.full)
+        with one_writer(wh, args, "export"):
+            results = export_marts(wh, marts=args.marts, config=config, full=args.full)
     except ExportError as exc:
         if exc.results:
             print(summary_table(exc.results))

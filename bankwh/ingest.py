@@ -7,6 +7,7 @@ import argparse
 import time
 from pathlib import Path
 
+from bankwh.one_writer import add_wait_option, one_writer
 from ingest.summary import FileResult, IngestSummary
 from warehouse.project import project_path
 
@@ -22,7 +23,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "sha256, recorded in <schema>._file_loads); a file delivered again with another content replaces the "
             "old one; broken lines go to <schema>._quarantine with file, line and reason, and a file that cannot "
             "be loaded at all is quarantined whole with the reason while the others load. Every file is counted "
-            "(lines in = rows + quarantined). Exit status 1 when a file's lines did not add up."
+            "(lines in = rows + quarantined). Exit status 1 when a file's lines did not add up. The ingest holds "
+            "the nightly run's lock: while the night or another writing command runs, it waits (or, with "
+            "--no-wait, is refused)."
         ),
         epilog="The table at the end lists each file read: lines, rows, quarantined lines and the seconds spent "
         "reading it; the total line has the wall time of the whole run. Files quarantined whole follow, each "
@@ -59,6 +62,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "shipped in data_sets/berka)",
     )
     parser.add_argument("--quiet", action="store_true", help="print only the summary table")
+    add_wait_option(parser)
     parser.set_defaults(func=_ingest)
 
 
@@ -100,9 +104,17 @@ def print_summary(summary: IngestSummary) -> None:
 
 def _ingest(args: argparse.Namespace) -> int:
     import warehouse
-    from ingest.files_pipeline import run_files_ingest
 
     wh = warehouse.resolve()
+    with one_writer(wh, args, "ingest"):
+        summaries = _ingest_sources(wh, args)
+    return 1 if any(summary.errors for summary in summaries) else 0
+
+
+def _ingest_sources(wh, args: argparse.Namespace) -> list[IngestSummary]:
+    """Each source asked for, in turn, its table printed as soon as it is done."""
+    from ingest.files_pipeline import run_files_ingest
+
     log = (lambda _msg: None) if args.quiet else print
     summaries: list[IngestSummary] = []
     if args.source in ("files", "all"):
@@ -127,4 +139,4 @@ def _ingest(args: argparse.Namespace) -> int:
             run_berka_ingest(wh, args.berka_dir, pipelines_dir=args.pipelines_dir, progress=not args.quiet, log=log)
         )
         print_summary(summaries[-1])
-    return 1 if any(summary.errors for summary in summaries) else 0
+    return summaries

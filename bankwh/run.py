@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from bankwh.one_writer import add_wait_option
 from warehouse.project import project_path
 
 
@@ -41,7 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--data-dir", type=Path, default=None, help="landing files folder (default: data/raw)")
     run.add_argument("--delta-root", type=Path, default=None, help="Delta tables folder (default: data/delta)")
     run.add_argument("--api-url", help="bank API base URL (default $BANKWH_API_URL; --demo serves one)")
-    run.add_argument("--no-wait", action="store_true", help="refuse instead of waiting when a run is in progress")
+    add_wait_option(run)
     run.add_argument("--timeout", type=float, metavar="SECONDS", help="time limit of the whole run, waiting for "
                      "another run included (default $BANKWH_RUN_TIMEOUT_S, else 12 h)")  # fmt: skip
     run.add_argument("--dbt-timeout", type=float, metavar="SECONDS",

@@ -1,4 +1,5 @@
-"""No two nightly runs at once: a PostgreSQL advisory lock held for the whole run.
+"""No two nightly runs at once, and no writing command beside one: a PostgreSQL advisory lock held for the whole run
+(the nightly flow, and `bankwh ingest`, `build` and `export` through bankwh/one_writer.py).
 
 Why an advisory lock rather than a Prefect concurrency limit: the warehouse database is the thing two runs would
 corrupt, it is there with or without a Prefect server (flow.serve on one machine, a worker in compose, a manual
@@ -19,7 +20,7 @@ APPLICATION_PREFIX = "bankwh lock"
 
 
 class LockBusyError(RuntimeError):
-    """Another run holds the lock (and we were told not to wait, or waited too long)."""
+    """Another writer holds the lock (and we were told not to wait, or waited too long)."""
 
 
 def lock_key(name: str) -> int:
@@ -54,12 +55,14 @@ def exclusive(
     timeout_s: float = 6 * 3600,
     poll_s: float = 5.0,
     owner: str = "",
+    refusing: str = "a second",
     log: Callable[[str], None] = print,
 ) -> Iterator[None]:
     """Hold the lock `name` in the warehouse database for the duration of the block.
 
     wait=False refuses at once when another run holds it; wait=True polls until it is free or `timeout_s` passed.
-    Either way the refusal (LockBusyError) names the holder. Never interleaves: the block runs only under the lock.
+    Either way the refusal (LockBusyError) names the holder and what was not started (`refusing`). Never
+    interleaves: the block runs only under the lock.
     """
     key = lock_key(name)
     conn = wh.connect(application_name=f"{APPLICATION_PREFIX} {name} {owner}".strip()[:63])
@@ -74,7 +77,7 @@ def exclusive(
                     break
             who = holder(wh, name) or "another run"
             if not wait:
-                raise LockBusyError(f"the {name} run is already running: lock held by {who}; not starting a second")
+                raise LockBusyError(f"a {name} writer is already running: lock held by {who}; not starting {refusing}")
             if time.monotonic() >= deadline:
                 raise LockBusyError(f"gave up after {timeout_s:.0f} s waiting for the {name} lock held by {who}")
             if not announced:
