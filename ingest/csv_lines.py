@@ -16,18 +16,45 @@ multi-byte lines than invalid ones is a legacy 8-bit export, decoded as Latin-1 
 0x80-0x9F, which Latin-1 maps to invisible control characters); a mostly-UTF-8 file keeps UTF-8 and quarantines
 the lines that are not.
 An override names the encoding outright, and lines it cannot decode are quarantined.
+
+Some files are not a delimited text file of the source at all, and each is refused whole with a reason that says
+what it is, so the person fixing the export knows what to ask for (`content_problem`, `other_delimiter`): an empty
+file; a UTF-16 or UTF-32 file, known by its byte-order mark (or, without one, by every other byte being NUL), which
+the exporters never write and which read as single bytes would look like a header of `t\x00r\x00...`; binary
+content (NUL bytes throughout); a file delimited by another character than the dialect's. A wide file is decoded
+with its own codec for the quarantine, so its lines are counted and readable there. A data line repeating the
+header (two exports concatenated) is quarantined as `repeated_header`, rather than loaded as a record every
+column of which is invalid.
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
 UTF8_BOM = b"\xef\xbb\xbf"
+#: Byte-order marks of the wide encodings no source uses, UTF-32 first (its LE mark starts like UTF-16 LE's).
+WIDE_BOMS = (
+    (codecs.BOM_UTF32_LE, "UTF-32 LE", "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "UTF-32 BE", "utf-32-be"),
+    (codecs.BOM_UTF16_LE, "UTF-16 LE", "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "UTF-16 BE", "utf-16-be"),
+)
+EXPECTED_ENCODINGS = "expected UTF-8 or the legacy single-byte encoding"
+#: How much of a file is looked at to tell binary or UTF-16 content from text.
+SNIFF_BYTES = 8192
+#: Share of control bytes (other than tab, LF and CR) above which a sample holding NUL bytes is binary: a text file
+#: with one damaged line has a few, which are quarantined line by line instead.
+BINARY_CONTROL_SHARE = 0.05
+#: The delimiters a delivery might use instead of its dialect's, named when the header splits on one of them.
+CANDIDATE_DELIMITERS = (",", ";", "\t", "|")
+#: The reason of a data line that repeats the header (it starts the quarantine reason, for grepping).
+REPEATED_HEADER = "repeated_header"
 
 
 class FileRejected(ValueError):
@@ -46,6 +73,86 @@ class DecodedFile:
     @property
     def data_lines(self) -> int:
         return max(len(self.lines) - 1, 0)
+
+
+def wide_bom(data: bytes) -> tuple[str, str] | None:
+    """(name, codec) of the UTF-16/UTF-32 byte-order mark the data starts with, or None."""
+    for bom, name, codec in WIDE_BOMS:
+        if data.startswith(bom):
+            return name, codec
+    return None
+
+
+def _bomless_utf16(sample: bytes) -> str | None:
+    """ "UTF-16 LE"/"UTF-16 BE" when every other byte of the sample is NUL and the others are not (ASCII text in
+    UTF-16 without a byte-order mark), else None."""
+    pairs = len(sample) // 2
+    if pairs < 4:
+        return None
+    even_nul, odd_nul = sample[0 : 2 * pairs : 2].count(0) / pairs, sample[1 : 2 * pairs : 2].count(0) / pairs
+    if odd_nul > 0.9 and even_nul < 0.1:
+        return "UTF-16 LE"
+    if even_nul > 0.9 and odd_nul < 0.1:
+        return "UTF-16 BE"
+    return None
+
+
+def _binary_reason(sample: bytes) -> str | None:
+    """Why the sample is binary (NUL bytes in the header line, or among many control bytes), else None."""
+    nul = sample.count(0)
+    if not nul:
+        return None
+    controls = sum(1 for byte in sample if byte < 0x20 and byte not in (0x09, 0x0A, 0x0D))
+    if 0 not in sample.split(b"\n", 1)[0] and controls <= BINARY_CONTROL_SHARE * len(sample):
+        return None
+    return (
+        f"binary: NUL bytes ({nul} in the first {len(sample)} bytes, the first at byte {sample.index(0)}); "
+        "not a delimited text file"
+    )
+
+
+def content_problem(data: bytes) -> str | None:
+    """Why these bytes cannot be read as a delimited text file at all (see the module docstring), or None."""
+    if not data:
+        return "empty file (0 bytes)"
+    bom = wide_bom(data)
+    if bom is not None:
+        return f"{bom[0]} (byte-order mark); {EXPECTED_ENCODINGS}"
+    sample = data[:SNIFF_BYTES]
+    wide = _bomless_utf16(sample)
+    if wide is not None:
+        return (
+            f"{wide} (no byte-order mark: every other byte is NUL); expected UTF-8 or the legacy single-byte encoding"
+        )
+    return _binary_reason(sample)
+
+
+def other_delimiter(line: str, delimiter: str, quote_char: str, wanted: tuple[str, ...]) -> str | None:
+    """The delimiter the header line uses instead of `delimiter`, or None when nothing says so.
+
+    Another candidate is named when the header does not split on the dialect's delimiter but does on it, or when
+    only it yields every column in `wanted` (normalised to lower case): a `;` file read as `,` has a one-column
+    header, while a header merely missing a column splits on its own delimiter as well as before.
+    """
+    own = _fields(line, delimiter, quote_char)
+    for candidate in CANDIDATE_DELIMITERS:
+        if candidate == delimiter or candidate not in line:
+            continue
+        fields = _fields(line, candidate, quote_char)
+        only_it_has_them = bool(wanted) and set(wanted) <= set(fields) and not set(wanted) <= set(own)
+        if (len(own) == 1 and len(fields) > 1) or only_it_has_them:
+            return candidate
+    return None
+
+
+def _fields(line: str, delimiter: str, quote_char: str) -> list[str]:
+    """A line's fields, unquoted, stripped and lower-cased, for comparing headers (never for data)."""
+    line = line.removeprefix("\ufeff").removesuffix("\r")
+    try:
+        fields = next(csv.reader([line], delimiter=delimiter, quotechar=quote_char))
+    except csv.Error:
+        fields = line.split(delimiter)
+    return [field.strip().lower() for field in fields]
 
 
 def split_physical_lines(data: bytes) -> list[bytes]:
@@ -96,8 +203,18 @@ def check_encoding_name(name: str) -> str:
         raise ValueError(f"unknown encoding {name!r} (use a Python codec name such as utf-8, latin-1, cp1252)") from exc
 
 
+def decode_wide(data: bytes, codec: str) -> DecodedFile:
+    """A UTF-16/UTF-32 file decoded whole with its own codec (its lines split after decoding, where a LF is one
+    character, not one byte), so its refusal counts and shows its real lines."""
+    text = data.decode(codec, errors="backslashreplace").removeprefix("\ufeff").removesuffix("\n")
+    return DecodedFile(encoding=codec, lines=text.split("\n") if text else [])
+
+
 def decode_file(data: bytes, override: str | None = None) -> DecodedFile:
     """Split and decode a file; lines that the chosen encoding cannot decode are kept escaped and flagged."""
+    bom = wide_bom(data)
+    if bom is not None:
+        return decode_wide(data, bom[1])
     raw_lines = split_physical_lines(data)
     encoding = check_encoding_name(override) if override else detect_encoding(raw_lines)
     if data.startswith(UTF8_BOM) and encoding == "utf-8":
@@ -171,6 +288,24 @@ def _line_problem(line: str, delimiter: str, quote_char: str, n_fields: int) -> 
     return None
 
 
+def _header_test(header: str, delimiter: str, quote_char: str) -> Callable[[str], bool]:
+    """A test telling whether a data line repeats the header (same names, whatever the case, quoting or BOM).
+
+    Cheap for the millions of data lines that are not: only a line starting like the header (or with a BOM) is
+    split and compared.
+    """
+    names = _fields(header, delimiter, quote_char)
+    first = header.removeprefix("\ufeff").split(delimiter, 1)[0].strip().lower()
+    if not first:
+        return lambda line: False
+
+    def repeats(line: str) -> bool:
+        starts = line[: len(first)].lower() == first or line.startswith("\ufeff")
+        return starts and _fields(line, delimiter, quote_char) == names
+
+    return repeats
+
+
 def parse_lines(
     decoded: DecodedFile, n_fields: int, delimiter: str, quote_char: str, quoted_empty_is_null: bool
 ) -> ParsedLines:
@@ -179,10 +314,13 @@ def parse_lines(
     kept: list[str] = []
     kept_numbers: list[int] = []
     undecodable = decoded.undecodable
+    is_header = _header_test(decoded.lines[0] if decoded.lines else "", delimiter, quote_char)
     for index in range(1, len(decoded.lines)):
         text = decoded.lines[index]
         line = text[:-1] if text.endswith("\r") else text
         reason = undecodable.get(index) or _line_problem(line, delimiter, quote_char, n_fields)
+        if reason is None and is_header(line):
+            reason = f"{REPEATED_HEADER}: the line repeats the header (line 1); two exports concatenated?"
         if reason is None:
             kept.append(line)
             kept_numbers.append(index + 1)

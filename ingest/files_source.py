@@ -12,8 +12,9 @@ per file. dbt staging picks the latest version per business key where a source v
 Every file column lands as text, exactly as delivered (quoting removed, empty field = NULL, see `csv_lines.py`);
 the loader adds `_file_name`, `_line_number`, `_loaded_at` and `_dlt_load_id` (the id of dlt's load package). A
 column that is not in the contract lands too (dlt adds it to the table) and is reported as a schema change. A file
-that cannot be loaded (no header, a mandatory column missing...) is quarantined whole: every data line goes to
-`_quarantine` with the file's reason.
+that cannot be loaded (empty, UTF-16/UTF-32, binary, another delimiter, no header, a mandatory column missing...) is
+quarantined whole: every data line goes to `_quarantine` with the file's reason, which names what the file is
+(`judge_header`), so whoever fixes the export knows what to ask for.
 """
 
 from __future__ import annotations
@@ -26,7 +27,15 @@ from datetime import datetime
 import pyarrow as pa
 
 from .contract import LINEAGE_COLUMNS, EntitySpec
-from .csv_lines import FileRejected, decode_file, parse_header, parse_lines
+from .csv_lines import (
+    DecodedFile,
+    FileRejected,
+    content_problem,
+    decode_file,
+    other_delimiter,
+    parse_header,
+    parse_lines,
+)
 from .dialect import Delivery, Dialect, read_delivered
 from .ledger import QUARANTINE_TABLE
 
@@ -158,15 +167,41 @@ def with_lineage(records: pa.Table, columns: list[str], line_numbers: list[int],
 
 
 def _reject_whole(stats: FileStats, lines: list[str], reason: str) -> None:
-    """Quarantine every data line of a file that cannot be loaded, with the file's reason."""
+    """Quarantine every data line of a file that cannot be loaded, with the file's reason (NUL bytes, which a
+    PostgreSQL text cannot hold, shown escaped)."""
     stats.rejected_reason = reason
     stats.lines_in = max(len(lines) - 1, 0)
     stats.rows = 0
     stats.quarantine = [
-        (index + 1, lines[index].removesuffix("\r"), f"file quarantined whole: {reason}")
+        (index + 1, lines[index].removesuffix("\r").replace("\x00", "\\x00"), f"file quarantined whole: {reason}")
         for index in range(1, len(lines))
     ]
     stats.quarantined = len(stats.quarantine)
+
+
+def judge_header(data: bytes, decoded: DecodedFile, spec: EntitySpec, dialect: Dialect, name: str) -> list[str]:
+    """The file's normalised column names; FileRejected naming why the file as a whole cannot be loaded.
+
+    The content is judged before the header (empty, a wide encoding, binary), and a header that does not fit is
+    checked for another delimiter, so the reason names what is wrong with the file rather than a missing column.
+    """
+    problem = content_problem(data)
+    if problem is not None:
+        raise FileRejected(f"{name}: {problem}")
+    if not decoded.lines:
+        raise FileRejected(f"{name}: the file is empty (no header line)")
+    if 0 in decoded.undecodable:
+        raise FileRejected(f"{name}: line 1 (header): {decoded.undecodable[0]}")
+    try:
+        header = parse_header(decoded.lines[0], name, dialect.delimiter, dialect.quote_char)
+        columns = normalize_names(header, name)
+        check_header(spec, columns, name)
+    except FileRejected:
+        found = other_delimiter(decoded.lines[0], dialect.delimiter, dialect.quote_char, spec.mandatory)
+        if found is not None:
+            raise FileRejected(f"{name}: delimited by {found!r} not {dialect.delimiter!r}") from None
+        raise
+    return columns
 
 
 def read_file(
@@ -180,15 +215,11 @@ def read_file(
     started = time.perf_counter()
     load_id = current_load_id()
     spec = dialect.entities[planned.entity]
-    decoded = decode_file(read_delivered(planned.delivery.path), planned.encoding)
+    data = read_delivered(planned.delivery.path)
+    decoded = decode_file(data, planned.encoding)
     stats.encoding = decoded.encoding
     try:
-        if not decoded.lines:
-            raise FileRejected(f"{planned.name}: the file is empty (no header line)")
-        if 0 in decoded.undecodable:
-            raise FileRejected(f"{planned.name}: line 1 (header): {decoded.undecodable[0]}")
-        header = parse_header(decoded.lines[0], planned.name, dialect.delimiter, dialect.quote_char)
-        columns = normalize_names(header, planned.name)
+        columns = judge_header(data, decoded, spec, dialect, planned.name)
         stats.new_columns, stats.missing_columns = check_header(spec, columns, planned.name)
     except FileRejected as exc:
         _reject_whole(stats, decoded.lines, str(exc))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 import os
 import signal
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 from ingest_helpers import client, header, txn, write_lines
 
-from ingest.csv_lines import decode_file, detect_encoding, split_physical_lines
+from ingest.csv_lines import content_problem, decode_file, detect_encoding, other_delimiter, split_physical_lines
 from ingest.files_pipeline import run_files_ingest
 from project_root import PROJECT_ROOT
 
@@ -554,3 +555,86 @@ def test_generated_bank_matches_its_manifest(fresh_db, tmp_path):
     assert later.errors == [] and new_files
     assert {f.file_name for f in later.loaded} == new_files
     assert len(later.with_status("unchanged")) == len(manifest)
+
+
+def _deliver(data: Path, entity: str, day: str, content: bytes) -> str:
+    """Write a landing file byte for byte (wide encodings cannot go through write_lines' LF bytes); its name."""
+    path = data / entity / f"{day}.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content)
+    return f"{entity}/{day}.csv"
+
+
+def test_a_bad_file_is_quarantined_whole_with_a_precise_reason(fresh_db, tmp_path):
+    """Each file that is not a delimited text file of the source is quarantined whole with a reason naming what it
+    is (encoding by byte-order mark, delimiter, binary, empty), its lines counted; a repeated header is one line
+    quarantined as repeated_header; the other files load; a re-run skips the bad files until one is re-delivered."""
+    data = tmp_path / "raw"
+    day = ["2025-01-03", "2025-01-04", "2025-01-05", "2025-01-06", "2025-01-07", "2025-01-08", "2025-01-09"]
+    text = "\n".join([header("transactions"), txn(1, day[0]), txn(2, day[0])]) + "\n"
+    good = _deliver(data, "transactions", day[0], text.encode())
+    utf16 = _deliver(data, "transactions", day[1], text.encode("utf-16"))  # with its byte-order mark
+    utf32 = _deliver(data, "transactions", day[2], codecs.BOM_UTF32_BE + text.encode("utf-32-be"))
+    semicolon = _deliver(data, "transactions", day[3], text.replace(",", ";").encode())
+    binary = _deliver(data, "transactions", day[4], b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x01\n\x00\x00\x02\x08")
+    empty = _deliver(data, "transactions", day[5], b"")
+    repeated_lines = [header("transactions"), txn(3, day[6]), header("transactions"), txn(4, day[6])]
+    repeated = _deliver(data, "transactions", day[6], ("\n".join(repeated_lines) + "\n").encode())
+
+    summary = ingest(fresh_db, data, tmp_path)
+
+    assert summary.errors == []
+    expected = {  # file: (status, lines in, rows, quarantined, start of the reason)
+        good: ("loaded", 2, 2, 0, None),
+        utf16: ("quarantined", 2, 0, 2, "UTF-16 LE (byte-order mark); expected UTF-8 or the legacy single-byte enc"),
+        utf32: ("quarantined", 2, 0, 2, "UTF-32 BE (byte-order mark); expected UTF-8 or the legacy single-byte enc"),
+        semicolon: ("quarantined", 2, 0, 2, "delimited by ';' not ','"),
+        binary: ("quarantined", 3, 0, 3, "binary: NUL bytes"),  # 4 physical lines, the first the "header"
+        empty: ("quarantined", 0, 0, 0, "empty file (0 bytes)"),
+        repeated: ("loaded", 3, 2, 1, None),
+    }
+    assert {f.file_name: f.status for f in summary.files} == {name: e[0] for name, e in expected.items()}
+    book = {
+        r[0]: r[1:]
+        for r in query(
+            fresh_db,
+            "select file_name, lines_in, rows_loaded, rows_quarantined, rejected_reason "
+            "from raw_core_banking._file_loads",
+        )
+    }
+    for name, (_, lines_in, rows, quarantined, reason) in expected.items():
+        assert book[name][:3] == (lines_in, rows, quarantined), name
+        assert (book[name][3] or "").startswith(f"{name}: {reason}" if reason else ""), book[name][3]
+        assert raw_count(fresh_db, "transactions", name) == rows, name
+    lines = dict(
+        query(
+            fresh_db,
+            "select file_name || ':' || line_number, raw_line || ' | ' || reason from raw_core_banking._quarantine",
+        )
+    )
+    assert lines[f"{utf16}:2"].startswith(txn(1, day[0]) + " | file quarantined whole: " + utf16 + ": UTF-16 LE")
+    assert lines[f"{repeated}:3"] == header("transactions") + " | repeated_header: the line repeats the header " \
+        "(line 1); two exports concatenated?"  # fmt: skip
+    # NUL bytes shown escaped: a PostgreSQL text cannot hold them
+    assert lines[f"{binary}:3"].startswith("\\x00\\x00\\x00\rIHDR")
+
+    assert {f.status for f in ingest(fresh_db, data, tmp_path).files} == {"unchanged"}
+    _deliver(data, "transactions", day[3], text.replace("T0000001", "T0000011").encode())  # re-delivered, fixed
+    again = {f.file_name: (f.status, f.rows) for f in ingest(fresh_db, data, tmp_path).files}
+    assert again[semicolon] == ("replaced", 2)
+    assert {status for name, (status, _) in again.items() if name != semicolon} == {"unchanged"}
+
+
+def test_content_and_delimiter_sniffing_rules():
+    """What decides binary, a wide encoding and another delimiter, without a database; a text file with one
+    damaged line is not binary (that line is quarantined on its own)."""
+    text = (header("transactions") + "\n" + txn(1, DAY1) + "\n").encode()
+    assert content_problem(text) is None
+    assert content_problem(text + b"T9,\x00broken\n") is None
+    assert content_problem(text.decode().encode("utf-16-le")).startswith("UTF-16 LE (no byte-order mark")
+    assert content_problem(bytes(range(256)) * 4).startswith("binary: NUL bytes (4 in the first 1024 bytes")
+    line = header("transactions")
+    assert other_delimiter(line.replace(",", "\t"), ",", '"', ("transaction_id",)) == "\t"
+    assert other_delimiter(line, ";", '"', ("transaction_id",)) == ","
+    assert other_delimiter(line, ",", '"', ("transaction_id",)) is None
+    assert other_delimiter("account_id;x;y,z", ",", '"', ("account_id", "x")) == ";"  # only ';' gives the columns
