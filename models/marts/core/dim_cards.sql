@@ -5,7 +5,7 @@
 with
 
 cards as (
-    select * from {{ ref('int_berka_cards_joined') }}
+    select * from {{ ref('int_cards_unioned') }}
 ),
 
 accounts as (

@@ -6,7 +6,7 @@
 with
 
 orders as (
-    select * from {{ ref('int_berka_standing_orders_conformed') }}
+    select * from {{ ref('int_standing_orders_unioned') }}
 ),
 
 accounts as (
