@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pyarrow as pa
@@ -288,22 +287,17 @@ def _line_problem(line: str, delimiter: str, quote_char: str, n_fields: int) -> 
     return None
 
 
-def _header_test(header: str, delimiter: str, quote_char: str) -> Callable[[str], bool]:
-    """A test telling whether a data line repeats the header (same names, whatever the case, quoting or BOM).
-
-    Cheap for the millions of data lines that are not: only a line starting like the header (or with a BOM) is
-    split and compared.
-    """
+def _header_signature(header: str, delimiter: str, quote_char: str) -> tuple[tuple[str, ...], list[str]]:
+    """(prefixes, names): a data line repeats the header when it starts with one of the prefixes (a cheap test
+    for the millions of lines that do not) and its fields are the header's names, whatever the case, quoting or
+    BOM. No prefixes for an empty header, so that nothing matches."""
     names = _fields(header, delimiter, quote_char)
-    first = header.removeprefix("\ufeff").split(delimiter, 1)[0].strip().lower()
+    first = header.removeprefix("\ufeff").split(delimiter, 1)[0].strip()
     if not first:
-        return lambda line: False
-
-    def repeats(line: str) -> bool:
-        starts = line[: len(first)].lower() == first or line.startswith("\ufeff")
-        return starts and _fields(line, delimiter, quote_char) == names
-
-    return repeats
+        return (), names
+    bare = first.strip(quote_char)
+    variants = {bare, f"{quote_char}{bare}{quote_char}"}
+    return (*variants, *(v.upper() for v in variants), *(v.lower() for v in variants), "\ufeff"), names
 
 
 def parse_lines(
@@ -314,12 +308,12 @@ def parse_lines(
     kept: list[str] = []
     kept_numbers: list[int] = []
     undecodable = decoded.undecodable
-    is_header = _header_test(decoded.lines[0] if decoded.lines else "", delimiter, quote_char)
+    prefixes, names = _header_signature(decoded.lines[0] if decoded.lines else "", delimiter, quote_char)
     for index in range(1, len(decoded.lines)):
         text = decoded.lines[index]
         line = text[:-1] if text.endswith("\r") else text
         reason = undecodable.get(index) or _line_problem(line, delimiter, quote_char, n_fields)
-        if reason is None and is_header(line):
+        if reason is None and line.startswith(prefixes) and _fields(line, delimiter, quote_char) == names:
             reason = f"{REPEATED_HEADER}: the line repeats the header (line 1); two exports concatenated?"
         if reason is None:
             kept.append(line)
