@@ -119,15 +119,18 @@ def test_ingest_waits_for_the_lock_then_loads(nights_db, tmp_path, capsys):
         assert cur.fetchall() == [(f"transactions/{DAY}.csv", 1)]
 
 
-def test_build_waits_for_the_lock_then_runs_dbt(nights_db, tmp_path, capsys, monkeypatch):
-    """dbt itself is replaced by a recorder: what is proven is that it starts only once the lock is free."""
-    from bankwh import build
+def test_build_waits_for_the_lock_then_runs_dbt(nights_db, tmp_path, capsys):
+    """A real dbt build of one seed: its table appears only once the lock is free."""
 
-    calls: list[list[str]] = []
-    monkeypatch.setattr(build, "invoke", lambda args: calls.append(args) or 0)
-    status, _ = _run_while_held(nights_db, _argv("build", tmp_path), lambda: bool(calls), capsys)
+    def seeded() -> bool:
+        with nights_db.cursor() as cur:
+            cur.execute("select count(*) from pg_class where relname = 'berka_codes' and relkind = 'r'")
+            return cur.fetchone()[0] > 0
+
+    argv = ["build", "--select", "berka_codes", "--", "--target-path", str(tmp_path / "target")]
+    status, _ = _run_while_held(nights_db, argv, seeded, capsys)
     assert status == 0
-    assert calls and calls[0][0] == "build"
+    assert seeded()
 
 
 def test_export_reads_the_published_night_and_refuses_a_failed_candidate_without_force(nights_db, tmp_path, capsys):
