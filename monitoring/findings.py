@@ -99,7 +99,7 @@ def _is_failure(unique_id: str, status: str) -> bool:
 
 def _finding(result: dict, manifest: dict, default_owner: Owner) -> Finding:
     unique_id = result["unique_id"]
-    node = _node(manifest, unique_id) or {}
+    node = manifest_node(manifest, unique_id) or {}
     return Finding(
         unique_id=unique_id,
         name=node.get("name") or unique_id.split(".")[2],
@@ -111,7 +111,8 @@ def _finding(result: dict, manifest: dict, default_owner: Owner) -> Finding:
     )
 
 
-def _node(manifest: dict, unique_id: str) -> dict | None:
+def manifest_node(manifest: dict, unique_id: str) -> dict | None:
+    """The manifest entry of a node, source, unit test, snapshot or seed; None when the manifest has none."""
     for section in MANIFEST_SECTIONS:
         node = manifest.get(section, {}).get(unique_id)
         if node is not None:
@@ -121,7 +122,7 @@ def _node(manifest: dict, unique_id: str) -> dict | None:
 
 def owners_of(manifest: dict, unique_id: str) -> tuple[Owner, ...]:
     """The declared owners of a node (see the module's docstring for the order); empty when none is declared."""
-    node = _node(manifest, unique_id)
+    node = manifest_node(manifest, unique_id)
     if node is None:
         return ()
     declared = _meta_owner(node)

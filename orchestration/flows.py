@@ -1,6 +1,6 @@
-"""The `nightly` Prefect flow: ingest → dbt build → publish gate → Delta export → publish. Wiring only: the steps
-are the tasks of orchestration/tasks.py, the dbt build is orchestration/transform.py, the report is
-orchestration/summary.py.
+"""The `nightly` Prefect flow: ingest → source freshness → dbt build → alerts and history → publish gate → Delta
+export → publish. Wiring only: the steps are the tasks of orchestration/tasks.py, the dbt build is
+orchestration/transform.py, the report is orchestration/summary.py.
 
 Write–audit–publish: dbt writes tonight's marts into a candidate schema and tests them there; only a night whose
 error-severity tests all passed is exported to Delta and switched on in PostgreSQL (publishing/publish.py), so
@@ -29,6 +29,7 @@ from orchestration import summary as report
 from orchestration import transform
 from orchestration.tasks import (
     ALL_SOURCES,
+    check_freshness,
     connect_warehouse,
     default_sources,
     ensure_raw_tables,
@@ -37,6 +38,7 @@ from orchestration.tasks import (
     ingest_berka,
     ingest_files,
     publish_night,
+    record_history,
     send_alerts,
 )
 from publishing import gate, publish
@@ -140,22 +142,30 @@ def nightly(
             summary["ingest"]["berka"] = ingest_berka(wh, berka_dir)
         timed("ingest", started)
 
-        build = None
+        build, freshness, artifacts = None, None, None
         if run_dbt:
-            started = time.perf_counter()
             project = Path(dbt_project_dir or os.environ.get("BANKWH_DBT_PROJECT_DIR") or home)
+            target = Path(dbt_target_dir) if dbt_target_dir else None
+            artifacts = str(target or project / "target")
+            os.environ[publish.SCHEMA_ENV] = candidate  # dbt_project.yml: the marts' schema
+            started = time.perf_counter()
+            freshness = check_freshness(str(project), str(home), dbt_target_dir)
+            summary["freshness"] = report.freshness_summary(freshness)
+            timed("freshness", started)
+            started = time.perf_counter()
             # a published candidate must hold every mart of tonight, whatever else was selected
             selection = f"{select} fqn:marts" if select and export else select
             logger.info("dbt build%s%s into %s on %s/%s ...", " --full-refresh" if full_refresh else "",
                         f" --select {selection}" if selection else "", candidate, wh.host, wh.database)  # fmt: skip
-            os.environ[publish.SCHEMA_ENV] = candidate  # dbt_project.yml: the marts' schema
-            target = Path(dbt_target_dir) if dbt_target_dir else None
             build = dbt_build.with_options(timeout_seconds=dbt_timeout_s)(
                 full_refresh, selection, project, home, target
             )
             summary["dbt"] = report.dbt_summary(build)
             timed("dbt", started)
-            summary["alerts"] = send_alerts(wh, run_id, str(target or project / "target"))
+            summary["alerts"] = send_alerts(wh, run_id, artifacts, freshness)
+        # before the gate, so a blocked night is history too
+        summary["history"] = record_history(wh, run_id, artifacts, summary["ingest"], freshness)
+        if build is not None:
             try:
                 gate.check(build.results)
             except gate.PublishBlocked as blocked:
@@ -179,6 +189,7 @@ def nightly(
                     dlt_load_ids=publish.loads_since(wh, night_started, publish.raw_schemas(wh)),
                 )
                 summary["published"] = report.published_summary(publish_night(wh, root, record, summary["export"]))
+            summary["history"].update(record_history(wh, run_id, exported=summary["export"]))
             timed("export", started)
         summary["status"] = "published" if export and build is not None else ("exported" if export else "built")
         logger.info(report.format_summary(summary))

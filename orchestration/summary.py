@@ -27,6 +27,14 @@ def dbt_summary(build: gate.BuildResult) -> dict[str, Any]:
     }
 
 
+def freshness_summary(results: list[Any]) -> dict[str, Any]:
+    """What the summary says about source freshness: source tables by dbt's verdict, and the stale ones."""
+    statuses: dict[str, int] = {}
+    for r in results:
+        statuses[r.status] = statuses.get(r.status, 0) + 1
+    return {"statuses": statuses, "stale": [r.describe() for r in results if r.stale]}
+
+
 def published_summary(stored: Any) -> dict[str, Any]:
     """The published night (a publishing.publish.PublishedRun) as the summary records it."""
     return {
@@ -67,6 +75,11 @@ def format_summary(summary: dict[str, Any]) -> str:
         lines += [f"    FAILED {t}" for t in dbt["failed_tests"]]
         lines += [f"    ERROR  {n}" for n in dbt["errored_nodes"]]
         lines += [f"    warn   {t}" for t in dbt["warned_tests"]]
+    freshness = summary.get("freshness")
+    if freshness is not None:
+        counts = ", ".join(f"{n} {status}" for status, n in sorted(freshness["statuses"].items()))
+        lines.append(f"  source freshness: {counts or 'no source declares one'}")
+        lines += [f"    stale  {line}" for line in freshness["stale"]]
     alerts = summary.get("alerts")
     if alerts:
         lines.append(
@@ -86,6 +99,9 @@ def format_summary(summary: dict[str, Any]) -> str:
         lines.append(f"  published: run {pub['run_id']} (schema {pub['schema']}) at {pub['published_at']}")
     elif summary.get("schema") and summary["status"] in ("built", "blocked"):
         lines.append(f"  not published: tonight's marts are in {summary['schema']}; readers keep the previous night")
+    if summary.get("history"):
+        recorded = ", ".join(f"{table} +{n}" for table, n in summary["history"].items())
+        lines.append(f"  history (schema monitoring): {recorded}")
     if summary.get("seconds"):
         lines.append("  seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in summary["seconds"].items()))
     return "\n".join(lines)

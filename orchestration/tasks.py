@@ -1,6 +1,7 @@
-"""The Prefect tasks of the nightly flow: connect, ingest each source, export to Delta, publish.
+"""The Prefect tasks of the nightly flow: connect, ingest each source, check source freshness, alert, record the
+night's history, export to Delta, publish.
 
-Each task is a thin wrapper that gives a step of `ingest` or `publishing` its timeout, its retry policy
+Each task is a thin wrapper that gives a step of `ingest`, `publishing` or `monitoring` its timeout, its retry policy
 (orchestration/retries.py) and the run's logger; the flow (orchestration/flows.py) only wires them together.
 """
 
@@ -85,7 +86,24 @@ def _file_ingest_counts(summary) -> dict[str, Any]:
         logger.warning("ingest %s: quarantined whole: %s", summary.source, quarantined)
     if summary.errors:
         raise RuntimeError(f"{len(summary.errors)} {summary.source} file(s) failed: " + "; ".join(summary.errors))
-    return summary.counts()
+    return {**summary.counts(), "file_results": file_results(summary)}
+
+
+def file_results(summary) -> list[dict[str, Any]]:
+    """One row per file the ingest read tonight (the night's history, monitoring.ingest_files); files already in the
+    ledger with the same content are left out, so a year of landing files is not repeated every night."""
+    return [
+        {
+            "file": f.file_name,
+            "status": f.status,
+            "lines_in": f.lines_in,
+            "rows_loaded": f.rows,
+            "rows_quarantined": f.quarantined,
+            "reason": f.message or None,
+        }
+        for f in summary.files
+        if f.status != "unchanged"
+    ]
 
 
 @task(name="ingest-api", timeout_seconds=1800, **RETRY)
@@ -163,28 +181,69 @@ def publish_night(wh, root: str, record: Any, exported: list[dict[str, Any]]) ->
     return stored
 
 
+@task(name="source-freshness", timeout_seconds=900)
+def check_freshness(project_dir: str, profiles_dir: str, target_dir: str | None) -> list[Any]:
+    """`dbt source freshness` on every source that declares one; the results (monitoring.SourceFreshness).
+
+    Why it never fails the night: a stale source is logged here and alerted by send-alerts, but the publish gate is
+    dbt's tests; a freshness check that cannot run at all is logged and the night goes on without it.
+    """
+    import json
+
+    from monitoring import freshness_from
+
+    from . import transform
+
+    logger = get_run_logger()
+    target = Path(target_dir) if target_dir else Path(project_dir) / "target"
+    args = transform.freshness_args(Path(project_dir), Path(profiles_dir), Path(target_dir) if target_dir else None)
+    try:
+        sources = transform.run_freshness(args, target / "sources.json", logger.info)
+        if sources is None:
+            return []
+        results = freshness_from(sources, json.loads((target / "manifest.json").read_text()))
+    except Exception as exc:  # staleness is never a reason to stop the night, nor is its check
+        logger.error("source freshness: not checked tonight: %s", exc)
+        return []
+    for r in results:
+        if r.stale:
+            logger.warning("source freshness: %s [%s]", r.describe(), r.unique_id)
+    return results
+
+
 @task(name="send-alerts", timeout_seconds=300)
-def send_alerts(wh, run_id: str, target_dir: str) -> dict[str, Any]:
-    """Tonight's failing models and tests to their owners (monitoring/alerts.py): new, still failing, resolved.
+def send_alerts(wh, run_id: str, target_dir: str, freshness: list[Any] | None = None) -> dict[str, Any]:
+    """Tonight's failing models and tests, and stale sources, to their owners (monitoring/alerts.py): new, still
+    failing, resolved.
 
     Why it never fails the night: an alert that cannot be delivered is logged and counted, but a broken mail server
-    must not hold back (or undo) a night whose gate passed. A build that wrote no artifacts alerts nothing here;
-    its error already fails the run.
+    must not hold back (or undo) a night whose gate passed. A build that wrote no artifacts alerts only on the
+    sources' freshness here; its error already fails the run.
     """
-    from monitoring import AlertConfig, findings_from_artifacts
+    from monitoring import AlertConfig, findings_from_artifacts, freshness_findings, merge_findings
     from monitoring import send_alerts as deliver
 
     logger = get_run_logger()
     target = Path(target_dir)
-    if not (target / "run_results.json").is_file():
-        logger.warning("alerts: no run_results.json in %s, nothing to alert on", target)
+    findings = freshness_findings(freshness or [])
+    if (target / "run_results.json").is_file():
+        build = findings_from_artifacts(target / "run_results.json", target / "manifest.json")
+        findings = merge_findings(build, findings)
+    else:
+        logger.warning("alerts: no run_results.json in %s, no build results to alert on", target)
+    if not (findings.failures or findings.warnings or findings.passed):
         return {"new": 0, "ongoing": 0, "resolved": 0, "errors": 0}
-    findings = findings_from_artifacts(target / "run_results.json", target / "manifest.json")
     conn = wh.connect()
     try:
         outcome = deliver(conn, run_id, findings, AlertConfig.from_env())
     finally:
         conn.close()
+    return _alert_counts(outcome)
+
+
+def _alert_counts(outcome) -> dict[str, int]:
+    """The night's alerts in numbers, with the log lines that say who was reached and what was not delivered."""
+    logger = get_run_logger()
     counts = {kind: len(outcome.keys(kind)) for kind in ("new", "ongoing", "resolved")}
     counts["errors"] = len(outcome.errors)
     reached = ", ".join(outcome.emailed) or "no e-mail"
@@ -193,4 +252,36 @@ def send_alerts(wh, run_id: str, target_dir: str) -> dict[str, Any]:
         logger.info("alerts sent to %s%s", reached, " and the webhook" if outcome.webhook_posted else "")
     for error in outcome.errors:
         logger.error("alert delivery: %s", error)
+    return counts
+
+
+@task(name="record-history", timeout_seconds=600, **RETRY_DB)
+def record_history(
+    wh,
+    run_id: str,
+    target_dir: str | None = None,
+    ingest: dict[str, Any] | None = None,
+    freshness: list[Any] | None = None,
+    exported: list[dict[str, Any]] | None = None,
+) -> dict[str, int]:
+    """Append what the night has so far to the history tables of schema `monitoring` (monitoring/history.py).
+
+    Called before the publish gate (dbt nodes, files, freshness: a blocked night is recorded too) and once more
+    after the export (the Delta versions of a night that published). Retrying is safe: a row the run already
+    recorded is not inserted twice.
+    """
+    import json
+
+    from monitoring import history
+
+    target = Path(target_dir) if target_dir else None
+    artifacts = {}
+    if target is not None and (target / "run_results.json").is_file():
+        artifacts = {name: json.loads((target / f"{name}.json").read_text()) for name in ("run_results", "manifest")}
+    conn = wh.connect()
+    try:
+        counts = history.record(conn, run_id, ingest=ingest, freshness=freshness, exported=exported, **artifacts)
+    finally:
+        conn.close()
+    get_run_logger().info("history: %s", ", ".join(f"monitoring.{t} +{n}" for t, n in counts.items()) or "nothing")
     return counts

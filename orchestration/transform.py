@@ -139,3 +139,46 @@ def run_build(args: list[str], log: Callable[[str], None], limit: float | None) 
     log(f"dbt build finished in {time.monotonic() - started:.1f} s: {progress.done} nodes, {progress.failed} failed")
     node_artifact(progress)
     return gate.BuildResult(results, invocation_id=gate.invocation_id(res) or progress.invocation_id)
+
+
+def freshness_args(project_dir: Path, profiles_dir: Path, target_dir: Path | None) -> list[str]:
+    """The `dbt source freshness` command line: the build's project, profiles and target folder, so it checks the
+    same warehouse and its `sources.json` lands beside the build's artifacts (dbt selects by itself every source
+    that declares a freshness)."""
+    args = ["source", "freshness", "--project-dir", str(project_dir), "--profiles-dir", str(profiles_dir), "--quiet"]
+    if target_dir is not None:
+        args += ["--target-path", str(target_dir)]
+    return args
+
+
+def run_freshness(args: list[str], sources_json: Path, log: Callable[[str], None]) -> dict[str, Any] | None:
+    """Run `dbt source freshness` in this process; its `sources.json` (parsed), or None when dbt wrote none.
+
+    A stale source is not an error here: dbt reports it as a failed invocation, but staleness is logged and alerted,
+    never a reason to stop the night (the publish gate is the build's tests). Only a dbt that could not start raises.
+    The previous night's `sources.json` is removed first, so it can never pass for tonight's. dbt leaves the source
+    tables it could not measure (a missing table or column: `runtime error`) out of that file; they are added to its
+    results here, with dbt's error, so they are recorded and alerted too.
+    """
+    import json
+
+    from dbt.cli.main import dbtRunner
+
+    sources_json.unlink(missing_ok=True)
+    started = time.monotonic()
+    res = dbtRunner().invoke(args)
+    if res.exception is not None:
+        cause = " ".join(str(res.exception).split())
+        raise RuntimeError(f"dbt source freshness could not run: {cause}")
+    results = list(getattr(res.result, "results", None) or [])
+    log(f"dbt source freshness finished in {time.monotonic() - started:.1f} s: {len(results)} source table(s) checked")
+    if not sources_json.is_file():
+        return None
+    artifact = json.loads(sources_json.read_text())
+    listed = {r["unique_id"] for r in artifact.get("results", [])}
+    artifact.setdefault("results", []).extend(
+        {"unique_id": r.node.unique_id, "status": str(r.status), "error": r.message}
+        for r in results
+        if str(r.status) == "runtime error" and r.node.unique_id not in listed
+    )
+    return artifact

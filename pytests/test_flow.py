@@ -453,7 +453,9 @@ def test_every_task_of_the_nightly_flow_has_a_timeout():
         "ingest-files",
         "ingest-api",
         "ingest-berka",
+        "source-freshness",
         "send-alerts",
+        "record-history",
         "export-delta",
         "publish-night",
     }
