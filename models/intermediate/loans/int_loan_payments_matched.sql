@@ -1,7 +1,8 @@
 {#-
     The simulated bank's loan payments in the shape of int_loan_payments_unioned: each payment next to the
     installment it pays (due date, interest due), interest settled before principal, lateness against the due date,
-    and the amount in EUR (daily rate of the payment day, carried forward).
+    and the amount in EUR (daily rate of the payment day, carried forward). int_revenue_aggregated books the
+    interest part as revenue.
 -#}
 with
 
@@ -26,6 +27,7 @@ select
     payments.paid_on,
     payments.amount,
     payments.currency,
+    fx.rate_per_eur as fx_rate_per_eur,
     round(payments.amount / fx.rate_per_eur, 2)::numeric(18, 2) as amount_eur,
     fx.fx_rate_basis,
     least(payments.amount, coalesce(installments.interest_due, 0))::numeric(18, 2) as interest_paid,

@@ -20,15 +20,8 @@ postings as (
 ),
 
 loan_payments as (
-    select * from {{ ref('int_loan_payments_deduplicated') }}
-),
-
-installments as (
-    select
-        loan_id,
-        installment_no,
-        interest_due
-    from {{ ref('int_loan_schedules_deduplicated') }}
+    -- the interest part of each payment (interest is settled before principal), from int_loan_payments_matched
+    select * from {{ ref('int_loan_payments_matched') }}
 ),
 
 loans as (
@@ -40,10 +33,6 @@ loans as (
     from {{ ref('int_loans_deduplicated') }}
 ),
 
-fx as (
-    select * from {{ ref('int_fx_rates_filled_forward') }}
-),
-
 loan_interest as (
     select
         loan_payments.source_system,
@@ -52,15 +41,10 @@ loan_interest as (
         loans.product_code,
         loan_payments.paid_on as revenue_date,
         'loan_interest' as revenue_type,
-        round(least(loan_payments.amount, coalesce(installments.interest_due, 0)) / fx.rate_per_eur, 2)
-            as revenue_eur,
+        round(loan_payments.interest_paid / loan_payments.fx_rate_per_eur, 2) as revenue_eur,
         1 as item_count
     from loan_payments
     inner join loans on loan_payments.loan_id = loans.loan_id
-    left join installments
-        on loan_payments.loan_id = installments.loan_id
-        and loan_payments.installment_no = installments.installment_no
-    left join fx on loan_payments.currency = fx.currency and loan_payments.paid_on = fx.rate_day
 ),
 
 unioned as (
