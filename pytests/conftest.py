@@ -28,8 +28,12 @@ os.environ.setdefault("BANKWH_MARTS_SCHEMA", "marts")
 
 #: The tiers, decided here in one place. `slow` tests build the whole warehouse or run the night end to end
 #: (`make test-fast` leaves them out for the edit–test loop; `make test`, which CI runs, keeps them).
-SLOW_MODULES = {"test_pipeline_e2e", "test_berka", "test_dbt_project"}
+SLOW_MODULES = {"test_pipeline_e2e", "test_berka", "test_conformed_figures", "test_monitoring_history"}
+#: Fixtures that build the whole warehouse: a test using one is slow (the manifest rules on `dbt parse` are not).
+SLOW_FIXTURES = {"built", "catalogued"}
 SLOW_TESTS = {
+    "test_generated_bank_end_to_end",
+    "test_bankwh_build_runs_dbt_on_the_resolved_warehouse",
     "test_nightly_publishes_then_the_gate_keeps_the_previous_night",
     "test_readers_see_one_whole_night_at_a_time",
     "test_cli_night_that_fails_its_gate_exits_1_naming_the_test",
@@ -41,7 +45,9 @@ SLOW_TESTS = {
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
-        if item.module.__name__.rsplit(".", 1)[-1] in SLOW_MODULES or item.originalname in SLOW_TESTS:
+        module = item.module.__name__.rsplit(".", 1)[-1]
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if module in SLOW_MODULES or item.originalname in SLOW_TESTS or fixtures & SLOW_FIXTURES:
             item.add_marker(pytest.mark.slow)
 
 
