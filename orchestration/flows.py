@@ -149,7 +149,7 @@ def nightly(
             artifacts = str(target or project / "target")
             os.environ[publish.SCHEMA_ENV] = candidate  # dbt_project.yml: the marts' schema
             started = time.perf_counter()
-            freshness = check_freshness(str(project), str(home), dbt_target_dir)
+            freshness = check_freshness(str(project), str(home), dbt_target_dir, sources)
             summary["freshness"] = report.freshness_summary(freshness)
             timed("freshness", started)
             started = time.perf_counter()

@@ -141,13 +141,17 @@ def run_build(args: list[str], log: Callable[[str], None], limit: float | None) 
     return gate.BuildResult(results, invocation_id=gate.invocation_id(res) or progress.invocation_id)
 
 
-def freshness_args(project_dir: Path, profiles_dir: Path, target_dir: Path | None) -> list[str]:
+def freshness_args(
+    project_dir: Path, profiles_dir: Path, target_dir: Path | None, select: list[str] | None = None
+) -> list[str]:
     """The `dbt source freshness` command line: the build's project, profiles and target folder, so it checks the
-    same warehouse and its `sources.json` lands beside the build's artifacts (dbt selects by itself every source
-    that declares a freshness)."""
+    same warehouse and its `sources.json` lands beside the build's artifacts. `select` limits it to some sources
+    (e.g. `source:core_banking`); without it dbt checks every source that declares a freshness."""
     args = ["source", "freshness", "--project-dir", str(project_dir), "--profiles-dir", str(profiles_dir), "--quiet"]
     if target_dir is not None:
         args += ["--target-path", str(target_dir)]
+    if select:
+        args += ["--select", *select]
     return args
 
 
