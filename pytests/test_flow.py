@@ -478,6 +478,8 @@ def test_every_task_of_the_nightly_flow_has_a_timeout():
 def test_dbt_build_stops_at_its_time_limit(prefect_harness, clean_env, sales_db, tiny_project, tmp_path):
     from orchestration.flows import nightly
 
+    # a model that takes 3 s, so the build cannot finish inside its limit however warm dbt's parse cache is
+    (tiny_project / "models" / "marts" / "slow_mart.sql").write_text("select 1 as one from pg_sleep(3)")
     state = nightly(
         sources=[], export=False, database=sales_db.database, dbt_project_dir=str(tiny_project),
         dbt_target_dir=str(tmp_path / "target"), dbt_timeout_s=0.5, return_state=True,
