@@ -78,9 +78,15 @@ class IngestSummary:
                 changes.append(f"{f.file_name}: optional column(s) absent {', '.join(f.missing_columns)}")
         return changes
 
-    def table(self) -> str:
-        """The files this run read (all but the unchanged) as an aligned text table with a total line."""
+    def table(self, notable_only: bool = False) -> str:
+        """The files this run read (all but the unchanged) as an aligned text table with a total line.
+
+        `notable_only` keeps the files a reader must look at (replaced, quarantined, failed, or with quarantined
+        lines): a night reads thousands of clean files, whose lines belong in `monitoring.ingest_files`, not the log.
+        """
         shown = [f for f in self.files if f.status != "unchanged"]
+        if notable_only:
+            shown = [f for f in shown if f.status != "loaded" or f.quarantined]
         header = ("file", "status", "lines", "rows", "quarantined", "seconds")
         body = [
             (f.file_name, f.status, str(f.lines_in), str(f.rows), str(f.quarantined), f"{f.seconds:.2f}") for f in shown

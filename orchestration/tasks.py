@@ -83,7 +83,8 @@ def ingest_files(wh, data_dir: str, pipelines_dir: str | None = None) -> dict[st
 def _file_ingest_counts(summary) -> dict[str, Any]:
     """The counts the night keeps of a file ingest; the per-file table and the files quarantined whole are logged."""
     logger = get_run_logger()
-    logger.info("ingest %s:\n%s", summary.source, summary.table())
+    logger.info("ingest %s (files loaded clean are counted in the total line):\n%s", summary.source,
+                summary.table(notable_only=True))  # fmt: skip
     for quarantined in summary.quarantined_files:
         logger.warning("ingest %s: quarantined whole: %s", summary.source, quarantined)
     if summary.errors:

@@ -638,3 +638,28 @@ def test_content_and_delimiter_sniffing_rules():
     assert other_delimiter(line, ";", '"', ("transaction_id",)) == ","
     assert other_delimiter(line, ",", '"', ("transaction_id",)) is None
     assert other_delimiter("account_id;x;y,z", ",", '"', ("account_id", "x")) == ";"  # only ';' gives the columns
+
+
+def test_the_nights_file_table_shows_only_the_files_to_look_at():
+    """Thousands of clean files a night: the log's table keeps the replaced, quarantined and partly rejected ones,
+    and the total still counts every file read."""
+    from ingest.summary import FileResult, IngestSummary
+
+    summary = IngestSummary(
+        "files",
+        [
+            FileResult("transactions/2025-01-01.csv", "transactions", "loaded", lines_in=11, rows=10),
+            FileResult("transactions/2025-01-02.csv", "transactions", "loaded", lines_in=11, rows=9, quarantined=1),
+            FileResult("clients/2025-01-01.csv", "clients", "replaced", lines_in=3, rows=2),
+            FileResult("fraud_labels/2025-01-01.csv", "fraud_labels", "quarantined", lines_in=4, quarantined=4),
+            FileResult("postings/2025-01-01.csv", "postings", "unchanged"),
+        ],
+    )
+    notable = summary.table(notable_only=True).splitlines()
+    assert [line.split()[0] for line in notable[2:-2]] == [
+        "transactions/2025-01-02.csv",
+        "clients/2025-01-01.csv",
+        "fraud_labels/2025-01-01.csv",
+    ]
+    assert notable[-1].split()[:4] == ["total", "4", "loaded", "29"]
+    assert len(summary.table().splitlines()) == len(notable) + 1  # the clean file, shown in the full table only
