@@ -135,6 +135,9 @@ def run_build(args: list[str], log: Callable[[str], None], limit: float | None) 
     if res.exception is not None:  # dbt could not start (project, profile), or was stopped
         cause = " ".join(str(res.exception).split())  # dbt's message spans lines; the cause is on the later ones
         raise over_time(res.exception) or RuntimeError(f"dbt build could not run: {cause}")
+    if limit and time.monotonic() - started >= limit:
+        # Prefect's interruption can land in code that swallows it (a finalizer), not in dbt: the limit still holds
+        raise TimeoutError(f"dbt build ran past its time limit of {limit:g} s")
     results = gate.from_dbt_result(res)
     log(f"dbt build finished in {time.monotonic() - started:.1f} s: {progress.done} nodes, {progress.failed} failed")
     node_artifact(progress)
