@@ -40,6 +40,7 @@ SLOW_TESTS = {
     "test_a_switch_refused_by_postgresql_rolls_delta_back",
     "test_a_database_stopped_mid_run_is_one_line_and_exit_1",
     "test_bankwh_run_as_a_process_exits_with_the_truth",
+    "test_cli_run_without_ingest_and_dbt_exports_the_marts",
 }
 
 
