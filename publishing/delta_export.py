@@ -197,17 +197,9 @@ def schema_diff(expected: pa.Schema, current: pa.Schema) -> tuple[list[str], lis
     return new, problems
 
 
-def _month_predicate(months: list[str]) -> str:
-    parts = []
-    named = [m for m in months if m != NULL_MONTH]
-    if named:
-        parts.append(f"{PARTITION_COLUMN} IN ({', '.join(repr(m) for m in sorted(named))})")
-    if NULL_MONTH in months:
-        parts.append(f"{PARTITION_COLUMN} IS NULL")
-    return " OR ".join(parts)
-
-
 def _month_filter_sql(month_expr: str, months: list[str]) -> str:
+    """`month_expr` in the given months (NULL_MONTH: the rows without a month); the same text serves PostgreSQL's
+    WHERE and Delta's overwrite predicate (on PARTITION_COLUMN)."""
     parts = []
     named = [m for m in months if m != NULL_MONTH]
     if named:
@@ -336,7 +328,8 @@ def export_mart(wh, mart: str, config: ExportConfig, full: bool = False) -> Mart
                 changed = sorted(m for m in set(current) | set(old) if current.get(m) != old.get(m))
                 if changed:
                     sql = f"{base_sql} where {_month_filter_sql(month_expr, changed)}"
-                    _write(conn, path, sql, arrow_schema, mode="overwrite", predicate=_month_predicate(changed),
+                    predicate = _month_filter_sql(PARTITION_COLUMN, changed)
+                    _write(conn, path, sql, arrow_schema, mode="overwrite", predicate=predicate,
                            partition_by=partition_by, schema_mode=None, state=state)  # fmt: skip
                     result.action = "incremental"
                     result.partitions_rewritten = len(changed)
