@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 SCALE ?= 0.1
 PYTEST_ARGS ?=
 
-.PHONY: help install run test test-fast test-external lint bench bench-ingest bench-warehouse lock clean
+.PHONY: help install system-packages run test test-fast test-external lint bench bench-ingest bench-warehouse lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -26,13 +26,18 @@ install: $(STAMP) ## create .venv and install everything (done by every target)
 run: $(STAMP) ## the whole pipeline on the demo bank (scale $(SCALE))
 	$(BIN)/bankwh run --demo --scale $(SCALE)
 
-test: $(STAMP) ## the pytest suites against a real PostgreSQL (embedded unless PGHOST is set)
+system-packages: ## Debian's chromium (the screen tests' browser) and docker-compose (checks the compose file)
+	@command -v chromium >/dev/null && command -v docker-compose >/dev/null || { \
+	  echo "Installing Debian's chromium and docker-compose (the screen tests and the compose check use them) ..."; \
+	  sudo=$$( [ "$$(id -u)" = 0 ] || echo sudo ); $$sudo apt-get update -qq && $$sudo apt-get install -y -qq chromium docker-compose >/dev/null; }
+
+test: $(STAMP) system-packages ## the pytest suites against a real PostgreSQL (embedded unless PGHOST is set)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-test-fast: $(STAMP) ## the suites without the slow end-to-end tests (the edit–test loop)
+test-fast: $(STAMP) system-packages ## the suites without the slow end-to-end tests (the edit–test loop)
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
-test-external: $(STAMP) ## the same suites against the server at 127.0.0.1:5432
+test-external: $(STAMP) system-packages ## the same suites against the server at 127.0.0.1:5432
 	PGHOST=127.0.0.1 PGPORT=5432 PGUSER=postgres PGDATABASE=bank $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff and import-linter (package layers) on Python, dbt-bouncer on the parsed project, sqlfluff on the SQL

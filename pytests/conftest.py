@@ -114,3 +114,12 @@ def prefect_harness() -> Iterator[None]:
     ensure_logging_setup()
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """One headless Chromium (Debian's package, pytests/screens.py) for every screen test of the session."""
+    from screens import chromium
+
+    with chromium() as instance:
+        yield instance
