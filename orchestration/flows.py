@@ -25,8 +25,8 @@ from typing import Any
 from prefect import flow, get_run_logger
 from prefect.states import Failed
 
+from orchestration import quality, transform
 from orchestration import summary as report
-from orchestration import transform
 from orchestration.tasks import (
     ALL_SOURCES,
     check_freshness,
@@ -166,10 +166,12 @@ def nightly(
         # before the gate, so a blocked night is history too
         summary["history"] = record_history(wh, run_id, artifacts, summary["ingest"], freshness)
         if build is not None:
+            summary["quality"] = quality.check_quality(wh, run_id, candidate)
             try:
                 gate.check(build.results)
             except gate.PublishBlocked as blocked:
                 summary["status"] = "blocked"
+                summary["report"] = quality.write_report(wh, run_id, summary)
                 logger.error(report.format_summary(summary))
                 # an expected verdict, not a crash: the run ends Failed with the gate's message, no traceback
                 return Failed(message=str(blocked), data=blocked)
@@ -192,6 +194,7 @@ def nightly(
             summary["history"].update(record_history(wh, run_id, exported=summary["export"]))
             timed("export", started)
         summary["status"] = "published" if export and build is not None else ("exported" if export else "built")
+        summary["report"] = quality.write_report(wh, run_id, summary)
         logger.info(report.format_summary(summary))
         summary["logged"] = True
     return summary
