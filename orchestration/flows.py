@@ -25,7 +25,7 @@ from typing import Any
 from prefect import flow, get_run_logger
 from prefect.states import Failed
 
-from orchestration import quality, transform
+from orchestration import quality, quality_report, transform
 from orchestration import summary as report
 from orchestration.tasks import (
     ALL_SOURCES,
@@ -171,7 +171,7 @@ def nightly(
                 gate.check(build.results)
             except gate.PublishBlocked as blocked:
                 summary["status"] = "blocked"
-                summary["report"] = quality.write_report(wh, run_id, summary)
+                summary["report"] = quality_report.write_report(wh, run_id, summary)
                 logger.error(report.format_summary(summary))
                 # an expected verdict, not a crash: the run ends Failed with the gate's message, no traceback
                 return Failed(message=str(blocked), data=blocked)
@@ -194,7 +194,7 @@ def nightly(
             summary["history"].update(record_history(wh, run_id, exported=summary["export"]))
             timed("export", started)
         summary["status"] = "published" if export and build is not None else ("exported" if export else "built")
-        summary["report"] = quality.write_report(wh, run_id, summary)
+        summary["report"] = quality_report.write_report(wh, run_id, summary)
         logger.info(report.format_summary(summary))
         summary["logged"] = True
     return summary

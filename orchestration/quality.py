@@ -1,8 +1,7 @@
-"""The night's quality steps after the build: anomalies and reconciliation (`check_quality`), and the static
-quality report (`write_report`), which the flow writes after every run, failed ones included.
+"""The night's quality checks after the build: anomalies and reconciliation of tonight's candidate marts.
 
-Thin Prefect tasks over `monitoring`, like orchestration/tasks.py; the flow (orchestration/flows.py) calls
-`check_quality` after the night's history is recorded and `write_report` on every way out of the run.
+A thin Prefect task over `monitoring`, like orchestration/tasks.py; the flow (orchestration/flows.py) calls it after
+the night's history is recorded, before the publish gate.
 """
 
 from __future__ import annotations
@@ -19,10 +18,3 @@ def check_quality(wh, run_id: str, schema: str) -> dict[str, Any]:
     """Anomalies and reconciliation of tonight's candidate marts in `schema`, recorded under `monitoring`."""
     get_run_logger().info("quality checks: none configured yet")
     return {}
-
-
-@task(name="write-report", timeout_seconds=600)
-def write_report(wh, run_id: str, summary: dict[str, Any]) -> str | None:
-    """The static HTML quality report of every night so far; returns its path."""
-    get_run_logger().info("quality report: not written yet")
-    return None
