@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "bankwh.run",
     "bankwh.serve",
     "bankwh.export",
+    "bankwh.report",
 ]
 
 
