@@ -17,13 +17,19 @@ Schema changes: new columns are added (`schema_mode="merge"`, table rewritten, r
 stop the export of that mart with a message naming them, unless `allow_schema_overwrite` replaces the schema.
 After writing: small-file compaction per partition, parity check (on mismatch the previous version is restored),
 vacuum of files older than the retention.
+
+Permissions: the marts hold pseudonymised personal data, so the Delta files are readable by their owner's group only
+(files 0640, directories 0750): the export runs under umask 027 (Delta's writer creates files with the process umask)
+and then tightens whatever an earlier export or another writer left wider.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +42,10 @@ from warehouse.project import project_path
 from . import parity
 
 STATE_KEY = "bankwh.export"
+#: umask of every Delta write, and the modes the tree is tightened to: owner read/write, group read, others nothing
+DELTA_UMASK = 0o027
+FILE_MODE = 0o640
+DIR_MODE = 0o750
 PARTITION_COLUMN = "month"
 NULL_MONTH = "__null__"
 #: Preferred date columns of facts, in order; otherwise the first date, then timestamp column is used.
@@ -235,6 +245,31 @@ def vacuum(dt, retention_hours: int) -> int:
     return len(removed)
 
 
+@contextmanager
+def restrictive_umask() -> Iterator[None]:
+    """Files created inside get no permission for others (the umask is per process: restored on the way out)."""
+    previous = os.umask(DELTA_UMASK)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
+def restrict_permissions(root: Path) -> int:
+    """Tighten every file under root to 0640 and every directory to 0750; returns how many modes were changed."""
+    changed = 0
+    if not root.exists():
+        return changed
+    for path in [root, *root.rglob("*")]:
+        if path.is_symlink():
+            continue
+        wanted = DIR_MODE if path.is_dir() else FILE_MODE
+        if path.stat().st_mode & 0o777 != wanted:
+            path.chmod(wanted)
+            changed += 1
+    return changed
+
+
 def _write(
     conn,
     path: Path,
@@ -368,8 +403,20 @@ def export_marts(
     full: bool = False,
     log: Callable[[str], None] = print,
 ) -> list[MartExport]:
-    """Export the given marts (default: every mart of the schema) and record parity in `_parity.jsonl`."""
+    """Export the given marts (default: every mart of the schema) and record parity in `_parity.jsonl`.
+
+    Everything is written under umask 027 and the tree is left with modes 0640/0750 (see the module docstring)."""
     config = config or ExportConfig()
+    with restrictive_umask():
+        try:
+            return _export_marts(wh, marts, config, full, log)
+        finally:
+            restrict_permissions(config.root)
+
+
+def _export_marts(
+    wh, marts: list[str] | None, config: ExportConfig, full: bool, log: Callable[[str], None]
+) -> list[MartExport]:
     with wh.cursor() as cur:
         available = list_marts(cur, config.schema)
     if marts:
