@@ -11,6 +11,7 @@ import os
 
 import warehouse
 from bankwh.one_writer import add_wait_option, one_writer
+from orchestration import privacy
 from publishing import publish
 from warehouse.project import project_dir
 
@@ -78,7 +79,8 @@ def invoke(args: list[str]) -> int:
     wh = warehouse.resolve()
     warehouse.apply_env(wh)
     print(f"dbt {' '.join(args)} on {wh.host}:{wh.port}/{wh.database}", flush=True)
-    result = dbtRunner().invoke([*args, *project_args()])
+    with privacy.key_for_dbt():  # the pseudonym key as a session setting, never in dbt's files
+        result = dbtRunner().invoke([*args, *project_args()])
     if result.exception is not None:
         raise RuntimeError(f"dbt {args[0]} could not run: {result.exception}")
     return 0 if result.success else 1

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from orchestration import privacy
 from publishing import gate
 
 
@@ -126,7 +127,8 @@ def run_build(args: list[str], log: Callable[[str], None], limit: float | None) 
         return None
 
     try:
-        res = dbtRunner(callbacks=[progress]).invoke(args)
+        with privacy.key_for_dbt():  # the pseudonym key as a session setting, never in dbt's files
+            res = dbtRunner(callbacks=[progress]).invoke(args)
     except BaseException as exc:
         timed_out = over_time(exc)
         if timed_out is None:
@@ -173,7 +175,8 @@ def run_freshness(args: list[str], sources_json: Path, log: Callable[[str], None
 
     sources_json.unlink(missing_ok=True)
     started = time.monotonic()
-    res = dbtRunner().invoke(args)
+    with privacy.key_for_dbt():  # the project's on-run-start hooks run here too
+        res = dbtRunner().invoke(args)
     if res.exception is not None:
         cause = " ".join(str(res.exception).split())
         raise RuntimeError(f"dbt source freshness could not run: {cause}")

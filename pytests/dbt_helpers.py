@@ -17,6 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 from unittest.mock import patch
 
+from orchestration import privacy
 from project_root import PROJECT_ROOT
 from warehouse import Warehouse
 
@@ -583,8 +584,10 @@ def load_raw(wh: Warehouse, bank: RawBank, through: date, after: date | None = N
 
 
 def dbt_env(wh: Warehouse):
-    """Point profiles.yml at the test database for the duration of a dbt call (a context manager)."""
-    return patch.dict(os.environ, wh.env())
+    """Point profiles.yml at the test database for the duration of a dbt call (a context manager), with the
+    pseudonym key as the session setting bankwh passes (orchestration/privacy.py)."""
+    options = privacy.pgoptions(privacy.resolve_key(), os.environ.get("PGOPTIONS", ""))
+    return patch.dict(os.environ, {**wh.env(), "PGOPTIONS": options})
 
 
 @dataclass
