@@ -32,6 +32,7 @@ from ingest.berka_pipeline import default_berka_dir, run_berka_ingest, shipped_b
 from ingest.berka_source import BERKA, berka_paths
 from ingest.csv_lines import decode_file, parse_lines
 from ingest.dialect import content_sha256, delivered_name
+from orchestration import privacy
 from project_root import PROJECT_ROOT
 
 FILES = ["account", "client", "disp", "card", "loan", "order", "district", "trans"]
@@ -69,7 +70,8 @@ def run_dbt(wh, *args: str) -> None:
     saved = {key: os.environ.get(key) for key in wh.env()}
     os.environ.update(wh.env())
     try:
-        result = dbtRunner().invoke([*args, "--project-dir", project, "--profiles-dir", project, "--quiet"])
+        with privacy.key_for_dbt():
+            result = dbtRunner().invoke([*args, "--project-dir", project, "--profiles-dir", project, "--quiet"])
     finally:
         for key, value in saved.items():
             if value is None:
