@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "bankwh.serve",
     "bankwh.export",
     "bankwh.report",
+    "bankwh.dashboard",
 ]
 
 
