@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from dbt_helpers import bank_db, built, catalogued  # noqa: F401  (one built warehouse per session)
 
 import warehouse
 

@@ -9,13 +9,19 @@ warehouse's rejected models and dedup counters.
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
+import uuid
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from unittest.mock import patch
+
+import pytest
 
 from orchestration import privacy
 from project_root import PROJECT_ROOT
@@ -668,3 +674,67 @@ def undocumented_source_columns(wh: Warehouse, manifest: dict, schemas: tuple[st
         elif not columns.get(column, "").strip():
             missing.append(f"{schema}.{table}.{column}")
     return missing
+
+
+# --- one built warehouse per test session ----------------------------------------------------------------------------
+#
+# The fixture bank loaded in two deliveries and built with dbt once per session; the dbt project's tests
+# (test_dbt_project.py) and the screens over it (the dashboard, the docs site) all read this one build. conftest.py
+# registers the fixtures.
+
+LOOKBACK = 2  # days; small so the second build really leaves older rows alone
+VARS = ["--vars", json.dumps({"late_arrival_lookback_days": LOOKBACK})]
+BALANCE_GATE = "assert_balances_reconcile_with_movements"
+
+
+@dataclass
+class BuiltWarehouse:
+    wh: Warehouse
+    bank: RawBank
+    work: Path
+    first: DbtRun
+    balance_gate_before_late_row: DbtRun
+    second: DbtRun
+
+
+@pytest.fixture(scope="session")
+def bank_db(server: Warehouse) -> Iterator[Warehouse]:
+    """A database of its own: the session database may hold the Czech bank (test_berka.py loads it there), and
+    these tests need a warehouse that never loaded the Czech bank."""
+    name = f"bankwh_dbt_{uuid.uuid4().hex[:8]}"
+    with server.cursor() as cur:
+        cur.execute(f'create database "{name}"')
+    yield server.with_database(name)
+    if not os.environ.get("BANKWH_TEST_KEEP_DB"):
+        with server.cursor() as cur:
+            cur.execute(f'drop database if exists "{name}" with (force)')
+
+
+@pytest.fixture(scope="session")
+def built(bank_db: Warehouse, tmp_path_factory: pytest.TempPathFactory) -> BuiltWarehouse:
+    from ingest.raw_tables import ensure_raw_tables
+
+    work = tmp_path_factory.mktemp("dbt")
+    bank = build_bank()
+    load_raw(bank_db, bank, through=_day(3))
+    # the Czech bank's raw tables exist empty, as every ingest leaves them: its models must build empty (the demo
+    # without Berka)
+    ensure_raw_tables(bank_db, log=lambda *_: None)
+    first = run_dbt(bank_db, ["build", "--exclude", BALANCE_GATE, *VARS], work)
+    gate = run_dbt(bank_db, ["test", "--select", BALANCE_GATE], work)
+    load_raw(bank_db, bank, through=_day(6), after=_day(3))
+    second = run_dbt(bank_db, ["build", *VARS], work)
+    return BuiltWarehouse(bank_db, bank, work, first, gate, second)
+
+
+@pytest.fixture(scope="session")
+def catalogued(built: BuiltWarehouse) -> Path:
+    """The documentation site of the built warehouse (`dbt docs generate`: index.html, manifest.json and
+    catalog.json), kept apart from target/, which later tests rewrite."""
+    docs = run_dbt(built.wh, ["docs", "generate"], built.work)
+    assert docs.success
+    artifacts = built.work / "artifacts"
+    artifacts.mkdir()
+    for name in ("index.html", "manifest.json", "catalog.json"):
+        shutil.copy(built.work / "target" / name, artifacts / name)
+    return artifacts

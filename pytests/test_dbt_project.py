@@ -13,71 +13,26 @@ import os
 import shutil
 import subprocess
 import sys
-import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from dbt_helpers import (
+    BALANCE_GATE,
     REJECTING_DEFECTS,
-    DbtRun,
-    RawBank,
+    VARS,
+    BuiltWarehouse,
     _day,
-    build_bank,
-    load_raw,
     query,
     run_dbt,
     undocumented_source_columns,
 )
 
-from ingest.raw_tables import ensure_raw_tables
 from project_root import PROJECT_ROOT
 from warehouse import Warehouse
 
-LOOKBACK = 2  # days; small so the second build really leaves older rows alone
-VARS = ["--vars", json.dumps({"late_arrival_lookback_days": LOOKBACK})]
-BALANCE_GATE = "assert_balances_reconcile_with_movements"
 FACT = "model.bank_warehouse.fact_transactions"
-
-
-@dataclass
-class BuiltWarehouse:
-    wh: Warehouse
-    bank: RawBank
-    work: Path
-    first: DbtRun
-    balance_gate_before_late_row: DbtRun
-    second: DbtRun
-
-
-@pytest.fixture(scope="module")
-def bank_db(server: Warehouse) -> Iterator[Warehouse]:
-    """A database of this module's own: the session database may hold the Czech bank (test_berka.py loads it
-    there), and these tests need a warehouse that never loaded the Czech bank."""
-    name = f"bankwh_dbt_{uuid.uuid4().hex[:8]}"
-    with server.cursor() as cur:
-        cur.execute(f'create database "{name}"')
-    yield server.with_database(name)
-    if not os.environ.get("BANKWH_TEST_KEEP_DB"):
-        with server.cursor() as cur:
-            cur.execute(f'drop database if exists "{name}" with (force)')
-
-
-@pytest.fixture(scope="module")
-def built(bank_db: Warehouse, tmp_path_factory: pytest.TempPathFactory) -> BuiltWarehouse:
-    work = tmp_path_factory.mktemp("dbt")
-    bank = build_bank()
-    load_raw(bank_db, bank, through=_day(3))
-    # the Czech bank's raw tables exist empty, as every ingest leaves them: its models must build empty (the demo
-    # without Berka)
-    ensure_raw_tables(bank_db, log=lambda *_: None)
-    first = run_dbt(bank_db, ["build", "--exclude", BALANCE_GATE, *VARS], work)
-    gate = run_dbt(bank_db, ["test", "--select", BALANCE_GATE], work)
-    load_raw(bank_db, bank, through=_day(6), after=_day(3))
-    second = run_dbt(bank_db, ["build", *VARS], work)
-    return BuiltWarehouse(bank_db, bank, work, first, gate, second)
 
 
 def _own(node: dict) -> bool:
@@ -160,19 +115,6 @@ def parsed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     assert result.success, result.exception
     return work / "target"
-
-
-@pytest.fixture(scope="module")
-def catalogued(built: BuiltWarehouse) -> Path:
-    """manifest.json and catalog.json of the built warehouse (`dbt docs generate`), kept apart from target/, which
-    later tests rewrite."""
-    docs = run_dbt(built.wh, ["docs", "generate"], built.work)
-    assert docs.success
-    artifacts = built.work / "artifacts"
-    artifacts.mkdir()
-    for name in ("manifest.json", "catalog.json"):
-        shutil.copy(built.work / "target" / name, artifacts / name)
-    return artifacts
 
 
 def _manifest(artifacts: Path) -> dict:
@@ -718,7 +660,6 @@ def test_generated_bank_end_to_end(fresh_db: Warehouse, tmp_path: Path) -> None:
 
 def test_bankwh_build_runs_dbt_on_the_resolved_warehouse(fresh_db: Warehouse) -> None:
     """`bankwh build` passes the selection through and builds in the database the PG* variables name."""
-    import os
 
     env = {**os.environ, **fresh_db.env()}
     done = subprocess.run(
