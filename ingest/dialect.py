@@ -19,6 +19,7 @@ import hashlib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from .contract import ENTITIES, RAW_SCHEMA, EntitySpec
@@ -64,6 +65,19 @@ def content_sha256(path: Path) -> str:
 
 
 DAY_FILE = re.compile(r"^\d{4}-\d{2}-\d{2}\.csv$")
+
+
+def delivery_day_problem(name: str) -> str | None:
+    """Why a landing file's name (`transactions/2025-02-31.csv`) names no calendar day, or None (also for names
+    that carry no date, such as the Czech bank's `trans.asc`): its rows would have no delivery date."""
+    found = re.search(r"(\d{4}-\d{2}-\d{2})\.csv$", name)
+    if found is None:
+        return None
+    try:
+        date.fromisoformat(found.group(1))
+    except ValueError:
+        return f"the file name's delivery date {found.group(1)} is not a calendar day"
+    return None
 
 
 def discover_landing(data_dir: Path) -> tuple[list[Delivery], list[str]]:

@@ -36,7 +36,7 @@ from .csv_lines import (
     parse_header,
     parse_lines,
 )
-from .dialect import Delivery, Dialect, read_delivered
+from .dialect import Delivery, Dialect, delivery_day_problem, read_delivered
 from .ledger import QUARANTINE_TABLE
 
 #: Rows per Arrow table handed to dlt; large files stream in chunks of this size.
@@ -185,7 +185,7 @@ def judge_header(data: bytes, decoded: DecodedFile, spec: EntitySpec, dialect: D
     The content is judged before the header (empty, a wide encoding, binary), and a header that does not fit is
     checked for another delimiter, so the reason names what is wrong with the file rather than a missing column.
     """
-    problem = content_problem(data)
+    problem = content_problem(data) or delivery_day_problem(name)
     if problem is not None:
         raise FileRejected(f"{name}: {problem}")
     if not decoded.lines:
