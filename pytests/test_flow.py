@@ -1,4 +1,4 @@
-"""The nightly Prefect flow: publish gate, no overlapping runs, schedule from prefect.yaml, compose layout.
+"""The nightly Prefect flow: publish gate, no overlapping runs, schedule from prefect.yaml (compose: test_compose.py).
 
 The flow runs for real under Prefect's test harness (one temporary Prefect server for the whole session) against
 a fresh PostgreSQL database. dbt runs for real too, on a tiny dbt project written into tmp_path that builds two
@@ -18,7 +18,6 @@ import time
 from pathlib import Path
 
 import pytest
-import yaml
 from deltalake import DeltaTable
 
 from bankwh import cli, serve
@@ -735,37 +734,6 @@ def test_schedule_loads_from_prefect_yaml():
     assert getattr(__import__(module[:-3].replace("/", "."), fromlist=[attr]), attr).name == "nightly"
     assert deployment["work_pool"]["name"]
     assert set(deployment["parameters"]) <= set(nightly.parameters.properties)
-
-
-def test_docker_compose_services_reference_each_other_consistently():
-    compose = yaml.safe_load((PROJECT_ROOT / "docker-compose.yml").read_text())
-    services = compose["services"]
-    assert set(services) == {"postgres", "prefect-server", "worker"}
-    assert services["postgres"]["image"].startswith("postgres:18")
-    for name, service in services.items():
-        for dep, cond in (service.get("depends_on") or {}).items():
-            assert dep in services, f"{name} depends on unknown service {dep}"
-            if cond.get("condition") == "service_healthy":
-                assert "healthcheck" in services[dep], f"{dep} needs a healthcheck for {name}"
-        for volume in service.get("volumes") or []:
-            source = volume.split(":")[0]
-            if not source.startswith((".", "/", "$")):
-                assert source in compose["volumes"], f"{name} uses undeclared volume {source}"
-
-    db_env, worker_env = services["postgres"]["environment"], services["worker"]["environment"]
-    assert worker_env["PGHOST"] in services
-    assert worker_env["PGUSER"] == db_env["POSTGRES_USER"]
-    assert worker_env["PGPASSWORD"] == db_env["POSTGRES_PASSWORD"]
-    assert worker_env["PGDATABASE"] == db_env["POSTGRES_DB"]
-    assert re.fullmatch(r"http://([\w-]+):4200/api", worker_env["PREFECT_API_URL"]).group(1) in services
-    assert set(services["worker"]["depends_on"]) == {"postgres", "prefect-server"}
-
-    deployment = serve.load_deployment()
-    command = " ".join(services["worker"]["command"])
-    assert f"--pool {deployment['work_pool']['name']}" in command
-    assert f"--name {deployment['name']}" in command
-    mounts = {v.split(":")[1] for v in services["worker"]["volumes"]}
-    assert worker_env["BANKWH_HOME"] in mounts and services["worker"]["working_dir"] == worker_env["BANKWH_HOME"]
 
 
 def test_bankwh_run_as_a_process_exits_with_the_truth(clean_env, sales_db, tiny_project, tmp_path):
