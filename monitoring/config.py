@@ -11,13 +11,15 @@
 | `BANKWH_ALERT_SMTP_CA_FILE` | a CA bundle to trust for STARTTLS instead of the system's |
 | `BANKWH_ALERT_WEBHOOK_URL` | Slack-compatible incoming webhook; posted to only when set |
 | `BANKWH_ALERT_TIMEOUT_S` | time limit of one SMTP or webhook exchange, default 30 |
+
+The anomaly checks' thresholds are `QualityConfig` below (`BANKWH_QUALITY_*`, with defaults).
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import TypeVar
 
 PREFIX = "BANKWH_ALERT_"
@@ -86,4 +88,62 @@ def _number(env: dict[str, str], name: str, default: N, kind: Callable[[str], N]
     try:
         return kind(env[name]) if name in env else default
     except ValueError:
-        raise AlertConfigError(f"{PREFIX}{name} must be a number, not {env[name]!r}") from None
+        prefix = QUALITY_PREFIX if name.islower() else PREFIX
+        raise AlertConfigError(f"{prefix}{name.upper()} must be a number, not {env[name]!r}") from None
+
+
+QUALITY_PREFIX = "BANKWH_QUALITY_"
+
+
+@dataclass(frozen=True)
+class QualityConfig:
+    """Thresholds of the nightly anomaly checks (monitoring/anomalies.py), each overridable by the environment
+    variable `BANKWH_QUALITY_<FIELD>` in upper case (`BANKWH_QUALITY_COUNT_TOLERANCE=0.5`); lists are comma separated.
+
+    Why these defaults: a day is compared with the same weekday of the previous `window_weeks` weeks (a Sunday with
+    Sundays, a Friday with Fridays), because a bank's weekend is not a quiet weekday; the expected range is the
+    median of those days widened by `sigmas` robust standard deviations (1.4826 x MAD), but never narrower than
+    `count_tolerance` (or `amount_tolerance`) of the median: a few weeks of history are too few to trust a tight
+    spread. Above the median the tolerances are `count_spike_tolerance` and `amount_spike_tolerance`: the bank's
+    calendar (salary days, the card repayment day) multiplies some days' volume, and their amount far more, by
+    design. Segments smaller than `min_daily_rows` a day are too noisy to check.
+    """
+
+    window_weeks: int = 6
+    min_history: int = 3
+    check_days: int = 28
+    alert_days: int = 2
+    sigmas: float = 3.0
+    count_tolerance: float = 0.4
+    amount_tolerance: float = 0.75
+    count_spike_tolerance: float = 3.0
+    amount_spike_tolerance: float = 50.0
+    min_daily_rows: int = 20
+    rejected_share_max: float = 0.10
+    fraud_rate_tolerance: float = 1.0
+    fraud_rate_floor: float = 0.01
+    fraud_window_days: int = 28
+    source_systems: tuple[str, ...] = ("core_banking",)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> QualityConfig:
+        """The defaults, overridden by every `BANKWH_QUALITY_*` variable that is set (unknown names are refused)."""
+        source = os.environ if environ is None else environ
+        env = {k[len(QUALITY_PREFIX) :].lower(): v.strip() for k, v in source.items()
+               if k.startswith(QUALITY_PREFIX) and v.strip()}  # fmt: skip
+        known = {f.name: f for f in fields(cls)}
+        unknown = sorted(set(env) - set(known))
+        if unknown:
+            names = ", ".join(QUALITY_PREFIX + u.upper() for u in unknown)
+            raise AlertConfigError(f"unknown quality setting(s) {names}; known: {', '.join(sorted(known))}")
+        values: dict[str, object] = {}
+        for name, text in env.items():
+            default = getattr(cls, name)
+            if isinstance(default, tuple):
+                values[name] = tuple(v.strip() for v in text.split(",") if v.strip())
+            else:
+                values[name] = _number({name: text}, name, default, type(default))
+        config = cls(**values)
+        if config.window_weeks < 1 or config.min_history < 1 or config.check_days < 1 or config.alert_days < 0:
+            raise AlertConfigError(f"{QUALITY_PREFIX}WINDOW_WEEKS, MIN_HISTORY and CHECK_DAYS must be at least 1")
+        return config

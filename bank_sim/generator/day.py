@@ -14,6 +14,7 @@ from .entities import ACCOUNT_COLUMNS, CLIENT_COLUMNS, account_id, money_many
 from .settings import (
     STREAM_CHANGES,
     STREAM_DEFECTS,
+    STREAM_DROP,
     STREAM_FRAUD,
     STREAM_LOANS,
     STREAM_SURVEYS,
@@ -163,6 +164,17 @@ def loan_updates(ctx: Context, day: int, new: np.ndarray) -> tuple[np.ndarray, l
     return changed.astype(np.int64), payments
 
 
+def planted_drop(ctx: Context, day: int, tx: TxBatch) -> TxBatch:
+    """The everyday activity of `settings.drop_day` thinned to 1 - drop_share (an outage), before balances are
+    computed, so the day's files stay consistent with each other and only its volume tells. Its own random stream:
+    the other days and streams are unchanged."""
+    s = ctx.settings
+    if s.drop_day is None or ctx.cal.iso(day) != s.drop_day or not len(tx):
+        return tx
+    keep = rng_for(s.seed, day, STREAM_DROP).random(len(tx)) >= s.drop_share
+    return transactions.subset(tx, np.flatnonzero(keep))
+
+
 def simulate_day(ctx: Context, day: int) -> None:
     """Advance the bank by one day and deliver that day's files."""
     s, state, cal, out = ctx.settings, ctx.state, ctx.cal, ctx.out
@@ -184,7 +196,7 @@ def simulate_day(ctx: Context, day: int) -> None:
     rng_f = rng_for(s.seed, day, STREAM_FRAUD)
     fresh = iban.random_ibans(rng_f, list(rng_f.choice([*cat.EUR_COUNTRIES, "ES", "IT"], 8)))
     tx = transactions.concat([
-        transactions.regular(rng, state, cal, day, roles),
+        planted_drop(ctx, day, transactions.regular(rng, state, cal, day, roles)),
         transactions.salaries(rng, state, cal, day),
         transactions.card_repayments(rng, state, cal, day, roles),
         transactions.fraud(rng_f, state, cal, day, roles, fresh),

@@ -18,6 +18,7 @@ STREAM_CHANGES = 6
 STREAM_SURVEYS = 7
 STREAM_FX = 8
 STREAM_PLAN = 9
+STREAM_DROP = 10
 
 CLIENTS_PER_SCALE = 10_000
 
@@ -31,6 +32,10 @@ class Settings:
     seed: int = 42
     start: str = "2025-01-01"
     defect_rate: float = 0.01
+    #: A planted volume drop (an outage at the bank): on `drop_day` (YYYY-MM-DD) this share of the everyday card,
+    #: transfer and branch activity does not happen. For the anomaly checks' tests; None plants nothing.
+    drop_day: str | None = None
+    drop_share: float = 0.6
 
     def __post_init__(self) -> None:
         if self.scale <= 0:
@@ -43,6 +48,13 @@ class Settings:
             dt.date.fromisoformat(self.start)
         except ValueError as exc:
             raise ValueError(f"--start must be a date YYYY-MM-DD, got {self.start!r}") from exc
+        if not 0 <= self.drop_share <= 1:
+            raise ValueError(f"drop_share must be between 0 and 1, got {self.drop_share}")
+        if self.drop_day is not None:
+            try:
+                dt.date.fromisoformat(self.drop_day)
+            except ValueError as exc:
+                raise ValueError(f"drop_day must be a date YYYY-MM-DD, got {self.drop_day!r}") from exc
 
     @property
     def start_date(self) -> dt.date:
