@@ -42,6 +42,7 @@ SLOW_TESTS = {
     "test_a_database_stopped_mid_run_is_one_line_and_exit_1",
     "test_bankwh_run_as_a_process_exits_with_the_truth",
     "test_cli_run_without_ingest_and_dbt_exports_the_marts",
+    "test_nights_write_the_report_and_chromium_draws_every_chart",
 }
 
 
