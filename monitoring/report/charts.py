@@ -57,8 +57,9 @@ def test_results(rows: list[dict[str, Any]], nights: list[Night]) -> go.Figure |
 
 
 def volumes(rows: list[dict[str, Any]]) -> go.Figure | None:
-    """One panel per volume metric (count, amount): a line per segment, the expected range of the trailing window
-    as a band, the days the check flagged as red crosses."""
+    """One panel per volume metric (count, amount): a line per segment (the totals drawn, the others one click away
+    in the legend), the expected range of the trailing window as a band, the days the check flagged as red
+    crosses."""
     if not rows:
         return None
     metrics = sorted({r["metric"] for r in rows}, key=lambda m: (not m.startswith(VOLUME_METRICS[0]), m))
@@ -66,6 +67,7 @@ def volumes(rows: list[dict[str, Any]]) -> go.Figure | None:
     series: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for r in rows:
         series[(r["metric"], r["segment"] or "all")].append(r)
+    segments = {segment for _, segment in series}
     for (metric, segment), points in sorted(series.items()):
         row = metrics.index(metric) + 1
         points.sort(key=lambda p: p["day"])
@@ -73,12 +75,13 @@ def volumes(rows: list[dict[str, Any]]) -> go.Figure | None:
         group = f"{metric}/{segment}"
         if any(p["expected_low"] is not None for p in points):
             fig.add_scatter(x=days, y=[p["expected_high"] for p in points], mode="lines", line_width=0,
-                            legendgroup=group, showlegend=False, hoverinfo="skip", row=row, col=1)  # fmt: skip
+                            legendgroup=group, showlegend=False, hoverinfo="skip", row=row, col=1,
+                            visible=_shown(segment, segments))  # fmt: skip
             fig.add_scatter(x=days, y=[p["expected_low"] for p in points], mode="lines", line_width=0,
                             fill="tonexty", fillcolor="rgba(100,100,100,0.12)", legendgroup=group, showlegend=False,
-                            hoverinfo="skip", row=row, col=1)  # fmt: skip
+                            hoverinfo="skip", row=row, col=1, visible=_shown(segment, segments))  # fmt: skip
         fig.add_scatter(x=days, y=[p["value"] for p in points], mode="lines+markers", marker_size=4,
-                        name=segment, legendgroup=group, row=row, col=1,
+                        name=segment, legendgroup=group, row=row, col=1, visible=_shown(segment, segments),
                         customdata=[[p["expected_low"], p["expected_high"]] for p in points],
                         hovertemplate=f"{segment} %{{x}}: %{{y}} (expected %{{customdata[0]}}–%{{customdata[1]}})"
                                       "<extra></extra>")  # fmt: skip
@@ -89,6 +92,13 @@ def volumes(rows: list[dict[str, Any]]) -> go.Figure | None:
                             legendgroup=group, row=row, col=1)  # fmt: skip
     fig.update_layout(**{**LAYOUT, "height": 300 * len(metrics) + 80})
     return fig
+
+
+def _shown(segment: str, segments: set[str]) -> bool | str:
+    """Totals are drawn; the per-channel and per-product lines wait in the legend (a click shows them) unless there
+    are only a few series, so the chart stays readable. Anomaly crosses are drawn for every segment."""
+    totals = {s for s in segments if s == "all" or s.endswith(" all")}
+    return True if len(segments) <= 4 or not totals or segment in totals else "legendonly"
 
 
 def rejected_by_reason(rows: list[dict[str, Any]]) -> go.Figure | None:

@@ -47,6 +47,15 @@ def exists(cur: Cursor, relation: str) -> bool:
     return bool(cur.fetchone()[0])
 
 
+def has_column(cur: Cursor, table: str, column: str) -> bool:
+    cur.execute(
+        "select exists (select from information_schema.columns where table_schema = %s and table_name = %s "
+        "and column_name = %s)",
+        (SCHEMA, table, column),
+    )
+    return bool(cur.fetchone()[0])
+
+
 def _dicts(cur: Cursor, sql: str, params: tuple = ()) -> list[dict[str, Any]]:
     cur.execute(sql, params)
     names = [c.name for c in cur.description]
@@ -102,13 +111,17 @@ def volumes(cur: Cursor, nights: list[Night]) -> list[dict[str, Any]] | None:
     """Daily transaction counts and amounts with their expected range: for each metric, segment and day the value
     the latest of these nights checked (each night re-checks a trailing window)."""
     like = " or ".join(f"metric like '{m}%%'" for m in VOLUME_METRICS)
+    # one series per source system when the checks record it (monitoring/anomalies.py does)
+    system = "source_system || ' ' || " if has_column(cur, "anomalies", "source_system") else ""
     return _of_nights(
         cur,
         "anomalies",
         f"""
         select distinct on (metric, segment, day)
             metric, segment, day, value, expected_low, expected_high, is_anomaly, run_id
-        from {SCHEMA}.anomalies
+        from (select {system}segment as segment, metric, day, value, expected_low, expected_high, is_anomaly, run_id,
+                     recorded_at
+              from {SCHEMA}.anomalies) as checked
         where run_id = any(%s) and ({like})
         order by metric, segment, day, recorded_at desc
         """,
