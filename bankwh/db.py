@@ -1,4 +1,4 @@
-"""`bankwh db ...`: start, stop and inspect the warehouse server, and print how to reach it."""
+"""`bankwh db ...`: start, stop and inspect the warehouse server, set up its roles, and print how to reach it."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ import argparse
 import shlex
 
 import warehouse
-from warehouse import embedded
+from warehouse import embedded, roles
+
+ROLE_CHOICES = {role.removeprefix("bankwh_"): role for role in roles.ROLES}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -26,9 +28,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ("status", _status, "say whether the server runs and where; exit 1 when it does not"),
         ("url", _url, "print the connection URL of the warehouse database"),
         ("env", _env, 'print `export PG...=...` lines: eval "$(bankwh db env)" then dbt build / psql work'),
+        ("roles", _roles, "create or update the roles loader, transformer, exporter, analyst and their grants"),
     ]:
         sub = actions.add_parser(name, help=text, description=text)
         sub.set_defaults(func=func)
+        if name in ("url", "env"):
+            sub.add_argument(
+                "--role",
+                choices=sorted(ROLE_CHOICES),
+                help="as this least-privilege role instead of the admin (e.g. analyst: reads the published marts)",
+            )
 
 
 def _start(args: argparse.Namespace) -> int:
@@ -71,13 +80,37 @@ def _status(args: argparse.Namespace) -> int:
     return 0 if state.state == "running" else 1
 
 
+def _as(args: argparse.Namespace) -> warehouse.Warehouse:
+    """The admin's connection, or the role `--role` names (refused when that role cannot be used here)."""
+    role = getattr(args, "role", None)
+    wh = warehouse.resolve(start=role is not None, log=lambda *_: None) if role else warehouse.resolve(start=False)
+    if role is None:
+        return wh
+    as_role = wh.for_role(ROLE_CHOICES[role])
+    if as_role is wh:
+        variable = roles.password_variable(ROLE_CHOICES[role])
+        raise RuntimeError(f"role {ROLE_CHOICES[role]} is not usable here: set {variable} (external server)")
+    return as_role
+
+
 def _url(args: argparse.Namespace) -> int:
-    print(warehouse.resolve(start=False).url)
+    print(_as(args).url)
     return 0
 
 
 def _env(args: argparse.Namespace) -> int:
-    wh = warehouse.resolve(start=False)
-    for key, value in wh.env().items():
+    for key, value in _as(args).env().items():
         print(f"export {key}={shlex.quote(value)}")
+    return 0
+
+
+def _roles(args: argparse.Namespace) -> int:
+    wh = warehouse.resolve(start=True, log=lambda *_: None)
+    done = roles.apply(wh)
+    for line in done["roles"]:
+        print(f"role {line}")
+    trigger = "" if done["event_trigger"] else "; no event trigger (not a superuser): raw tables keep their creator"
+    print(f"grants applied in database {wh.database} on {wh.host}:{wh.port}{trigger}")
+    if wh.embedded:
+        print(f"passwords: {roles.passwords_path()} (mode 0600), or BANKWH_<ROLE>_PASSWORD")
     return 0

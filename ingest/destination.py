@@ -3,27 +3,36 @@
 dlt keeps pipeline state (incremental cursors, pending load packages) locally under the pipeline name. Naming the
 pipeline after the server and database it loads into keeps two warehouses (the embedded one, a server named by
 PGHOST, a test database) from sharing a cursor, which would make the second one silently load nothing.
+
+dlt loads as the role `bankwh_loader` where the warehouse has it (warehouse/roles.py: it writes the raw schemas
+and nothing else), else as the given user.
 """
 
 from __future__ import annotations
 
 import re
 
-from warehouse import Warehouse
+from warehouse import Warehouse, roles
 
 
 def postgres_destination(wh: Warehouse):
-    """A dlt PostgreSQL destination for the warehouse; an empty password (trust auth) stays empty, not missing."""
+    """A dlt PostgreSQL destination for the warehouse, as the loader role where there is one; an empty password
+    (trust auth) stays empty, not missing; a unix socket directory travels as libpq's `host` parameter."""
     import dlt
     from dlt.destinations.impl.postgres.configuration import PostgresCredentials
 
+    wh = wh.for_role(roles.LOADER)
     creds = PostgresCredentials()
     creds.database, creds.username, creds.password = wh.database, wh.user, wh.password
-    creds.host, creds.port = wh.host, wh.port
+    creds.host, creds.port = ("localhost", wh.port) if wh.on_socket else (wh.host, wh.port)
+    if wh.on_socket:
+        creds.query = {"host": wh.host}
     creds.resolve()
     return dlt.destinations.postgres(credentials=creds)
 
 
 def pipeline_name(prefix: str, wh: Warehouse) -> str:
-    """`<prefix>_<host>_<port>_<database>`, made of word characters only."""
+    """`<prefix>_<host>_<port>_<database>`, made of word characters only (the host the loader reaches, so the
+    name does not change with the admin's way in)."""
+    wh = wh.for_role(roles.LOADER)
     return re.sub(r"\W", "_", f"{prefix}_{wh.host}_{wh.port}_{wh.database}")

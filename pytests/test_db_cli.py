@@ -15,6 +15,8 @@ import sys
 import time
 from pathlib import Path
 
+from urllib.parse import quote
+
 import psycopg2
 import pytest
 
@@ -86,6 +88,9 @@ def test_embedded_lifecycle_start_reuse_env_stop(embedded_env):
     exports = _exports(_bankwh("db", "env", env=env).stdout)
     assert set(exports) == {"PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE"}
     assert exports["PGPORT"] == env["BANKWH_EMBEDDED_PORT"]
+    # the admin is the superuser on the server's own socket, the only way in without a password
+    assert exports["PGHOST"] == str(embedded.socket_dir(root)) and exports["PGUSER"] == "postgres"
+    assert exports["PGPASSWORD"] == ""
     conn = psycopg2.connect(
         host=exports["PGHOST"], port=exports["PGPORT"], user=exports["PGUSER"], dbname=exports["PGDATABASE"]
     )
@@ -97,7 +102,12 @@ def test_embedded_lifecycle_start_reuse_env_stop(embedded_env):
     assert version >= 180000
 
     url = _bankwh("db", "url", env=env).stdout.strip()
-    assert url == f"postgresql://postgres@127.0.0.1:{exports['PGPORT']}/bank"
+    socket_dir = quote(exports["PGHOST"], safe="")
+    assert url == f"postgresql://postgres@/bank?host={socket_dir}&port={exports['PGPORT']}"
+    with psycopg2.connect(url) as by_url, by_url.cursor() as cur:  # libpq takes the URL as printed
+        cur.execute("select current_user")
+        assert cur.fetchone() == ("postgres",)
+    by_url.close()
 
     stopped = _bankwh("db", "stop", env=env)
     assert stopped.returncode == 0
@@ -106,17 +116,17 @@ def test_embedded_lifecycle_start_reuse_env_stop(embedded_env):
 
 
 def test_embedded_data_survives_restart(embedded_env):
-    env, _root = embedded_env
+    env, root = embedded_env
     assert _bankwh("db", "start", env=env).returncode == 0
     port = int(env["BANKWH_EMBEDDED_PORT"])
-    conn = psycopg2.connect(host="127.0.0.1", port=port, user="postgres", dbname="bank")
+    conn = psycopg2.connect(host=str(embedded.socket_dir(root)), port=port, user="postgres", dbname="bank")
     conn.autocommit = True
     with conn.cursor() as cur:
         cur.execute("create table kept (n int); insert into kept values (7)")
     conn.close()
     assert _bankwh("db", "stop", env=env).returncode == 0
     assert _bankwh("db", "start", env=env).returncode == 0
-    conn = psycopg2.connect(host="127.0.0.1", port=port, user="postgres", dbname="bank")
+    conn = psycopg2.connect(host=str(embedded.socket_dir(root)), port=port, user="postgres", dbname="bank")
     with conn.cursor() as cur:
         cur.execute("select n from kept")
         assert cur.fetchone() == (7,)
@@ -237,3 +247,29 @@ def test_every_command_has_help(tmp_path):
         assert result.stdout.startswith("usage: " + command), f"{command} --help printed: {result.stdout[:200]}"
         assert "cannot connect" not in result.stdout + result.stderr, command
     assert not (tmp_path / "wh").exists()  # no embedded server was started either
+
+
+def test_embedded_roles_log_in_with_their_passwords_and_the_admin_only_on_its_socket(embedded_env):
+    """`bankwh db roles` is idempotent; `bankwh db env --role` gives a role's login (scram over loopback, the
+    password generated into a 0600 file); the superuser has no way in over TCP without a password."""
+    env, root = embedded_env
+    first = _bankwh("db", "roles", env=env)
+    assert first.returncode == 0, first.stderr
+    again = _bankwh("db", "roles", env=env)
+    assert again.returncode == 0, again.stderr
+    assert "alter bankwh_analyst (password)" in again.stdout and "grants applied in database bank" in again.stdout
+    secrets_file = root / "role-passwords.json"
+    assert secrets_file.stat().st_mode & 0o777 == 0o600
+
+    analyst = _exports(_bankwh("db", "env", "--role", "analyst", env=env).stdout)
+    assert analyst["PGHOST"] == "127.0.0.1" and analyst["PGUSER"] == "bankwh_analyst" and analyst["PGPASSWORD"]
+    connect = dict(host="127.0.0.1", port=analyst["PGPORT"], dbname="bank")
+    with psycopg2.connect(**connect, user="bankwh_analyst", password=analyst["PGPASSWORD"]) as conn:
+        with conn.cursor() as cur:
+            cur.execute("select current_user, rolsuper from pg_roles where rolname = current_user")
+            assert cur.fetchone() == ("bankwh_analyst", False)
+    conn.close()
+    for user, password in (("bankwh_analyst", "wrong"), ("postgres", None), ("postgres", "")):
+        with pytest.raises(psycopg2.OperationalError) as refused:
+            psycopg2.connect(**connect, user=user, password=password, connect_timeout=5)
+        assert "password" in str(refused.value)

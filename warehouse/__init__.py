@@ -5,6 +5,7 @@ Every other package (ingest, publishing, orchestration, bankwh) depends on this 
 them. The connection API is re-exported here so callers write `warehouse.resolve()` and `warehouse.Warehouse`.
 """
 
+from . import roles
 from .connection import (
     DEFAULT_DATABASE,
     LIBPQ_VARS,
@@ -24,5 +25,6 @@ __all__ = [
     "ensure_database",
     "from_env",
     "resolve",
+    "roles",
     "uses_external_server",
 ]

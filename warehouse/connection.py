@@ -2,8 +2,12 @@
 
 Rule: when `PGHOST` is set, the standard libpq variables (`PGHOST`, `PGPORT`, `PGUSER`, `PGPASSWORD`,
 `PGDATABASE`) describe an existing server and nothing is started. Otherwise the embedded server under
-`.warehouse/` is started (or reused). Every other part of the project (dlt, dbt, Prefect, tests) receives a
-`Warehouse` from here, so the same code runs on both.
+`.warehouse/` is started (or reused), and the warehouse is its superuser on its admin socket (the only trusted
+way in; `host` is then the socket's directory, as libpq spells it). Every other part of the project (dlt, dbt,
+Prefect, tests) receives a `Warehouse` from here, so the same code runs on both.
+
+`resolve()` is the admin's connection; `Warehouse.for_role(name)` is the same database as one of the least-privilege
+roles (warehouse/roles.py), which each step of the night uses where its work is contained to one layer.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from urllib.parse import quote
 
-from . import embedded
+from . import embedded, roles
 
 DEFAULT_DATABASE = "bank"
 LIBPQ_VARS = ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE")
@@ -33,11 +37,25 @@ class Warehouse:
 
     @property
     def url(self) -> str:
-        """SQLAlchemy/dlt style URL (`postgresql://user:pw@host:port/db`)."""
+        """libpq URL: `postgresql://user:pw@host:port/db`, or the socket directory as the `host` parameter."""
         auth = quote(self.user, safe="")
         if self.password:
             auth += ":" + quote(self.password, safe="")
-        return f"postgresql://{auth}@{self.host}:{self.port}/{quote(self.database, safe='')}"
+        database = quote(self.database, safe="")
+        if self.on_socket:
+            return f"postgresql://{auth}@/{database}?host={quote(self.host, safe='')}&port={self.port}"
+        return f"postgresql://{auth}@{self.host}:{self.port}/{database}"
+
+    @property
+    def on_socket(self) -> bool:
+        """True when `host` is a unix socket directory (libpq: a host starting with a slash)."""
+        return self.host.startswith("/")
+
+    def for_role(self, role: str) -> Warehouse:
+        """This database as `role` (roles.LOADER, TRANSFORMER, EXPORTER, ANALYST), or self when that role is not
+        set up here: the embedded server's database prepared by `roles.apply`, or an external server with the
+        role's password in the environment (`BANKWH_LOADER_PASSWORD` ...) and its database prepared."""
+        return roles.as_role(self, role)
 
     def env(self) -> dict[str, str]:
         """The libpq variables that make `psql`, `dbt` and every project command reach this database."""
@@ -120,13 +138,18 @@ def ensure_database(wh: Warehouse) -> None:
 
 
 def resolve(start: bool = True, log=print) -> Warehouse:
-    """The warehouse to use now: external when PGHOST is set, else the embedded server (started if needed)."""
+    """The warehouse to use now: external when PGHOST is set, else the embedded server (started if needed).
+
+    With `start`, the database is created when missing and the least-privilege roles and their grants are brought
+    up to date in it (roles.ensure: once per process; on an external server whose user may not create roles, a
+    warning and the given user for every step).
+    """
     if uses_external_server():
         wh = from_env()
     else:
         state = embedded.start(log=log) if start else embedded.status()
         wh = Warehouse(
-            host="127.0.0.1",
+            host=str(embedded.socket_dir()),
             port=state.port,
             user=embedded.SUPERUSER,
             password="",
@@ -135,9 +158,12 @@ def resolve(start: bool = True, log=print) -> Warehouse:
         )
     if start:
         ensure_database(wh)
+        roles.ensure(wh, log=log)
     return wh
 
 
 def apply_env(wh: Warehouse) -> None:
-    """Export the warehouse's libpq variables into this process, so dbt's profiles.yml and children see them."""
+    """Export the warehouse's libpq variables into this process, so dbt's profiles.yml and children see them, and
+    the transformer's login that profiles.yml uses for dbt while PG* name this database (roles.dbt_env)."""
     os.environ.update(wh.env())
+    os.environ.update(roles.dbt_env(wh))

