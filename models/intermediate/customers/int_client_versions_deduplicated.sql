@@ -22,7 +22,8 @@ select
     postal_code,
     country,
     null::integer as district_id,
-    null::text as region,
+    -- the postal area (country and the code's first two characters) generalises the postal code for the marts
+    case when postal_code is not null then concat_ws('-', country, left(postal_code, 2)) end as region,
     coalesce(segment, 'unknown') as segment,
     risk_rating,
     coalesce(kyc_status, 'unknown') as kyc_status,

@@ -1,8 +1,10 @@
 {#-
     Every rejected row of every source in one list, for data-quality reports and the reconciliation with the
     generator's manifest: one row per delivered row that a check refused, with its source system, entity, business
-    key, reason, and where it came from (file and line for files, dlt's record id for API records). Nothing is
-    dropped silently: a row missing from the intermediates is here. A new source adds its staging models below.
+    key, reason, what exactly was refused (rejection_detail: the column and the value as delivered, or the
+    row-level check), and where it came from (file and line for files, dlt's record id for API records). Nothing
+    is dropped silently: a row missing from the intermediates is here, and a key delivered twice with different
+    content is here twice (conflicting_duplicate). A new source adds its staging models below.
 -#}
 {%- set file_lineage = 'source_file_name, source_line_number, delivery_date, loaded_at, '
     ~ 'null::text as source_record_id' -%}
@@ -34,7 +36,26 @@
     ('berka', 'transaction', 'stg_berka__transaction', 'trans_id', berka_lineage),
 ] %}
 
+{#- Models whose rows say what exactly was refused; the others give their reason code. -#}
+{%- set detailed = [
+    'stg_core_banking__products', 'stg_core_banking__clients', 'stg_core_banking__accounts', 'stg_core_banking__loans',
+    'stg_core_banking__loan_schedules', 'stg_core_banking__loan_payments', 'stg_core_banking__balances',
+    'stg_core_banking__postings', 'stg_core_banking__fraud_labels', 'stg_bank_api__survey_responses',
+    'stg_bank_api__fx_rates',
+] -%}
+
 with
+
+{#- The transactions' verdict is int_transactions_validated's (it adds unknown_account); the detail of the staging
+    checks comes from the staged row at the same file and line. -#}
+transaction_details as (
+    select
+        source_file_name,
+        source_line_number,
+        rejection_detail
+    from {{ ref('stg_core_banking__transactions') }}
+    where not is_valid and rejection_reason != 'unknown_account'
+),
 
 rejected as (
     {%- for system, entity, model, business_key, lineage in rejected %}
@@ -43,8 +64,23 @@ rejected as (
             '{{ entity }}'::text as entity,
             ({{ business_key }})::text as business_key,
             rejection_reason,
+            {%- if model in detailed %}
+            rejection_detail,
+            {%- elif model == 'int_transactions_validated' %}
+            case
+                when rejection_reason = 'unknown_account'
+                    then 'account_id ' || quote_literal(account_id) || ' is in no valid accounts row'
+                else coalesce(transaction_details.rejection_detail, rejection_reason)
+            end as rejection_detail,
+            {%- else %}
+            rejection_reason as rejection_detail,
+            {%- endif %}
             {{ lineage }}
         from {{ ref(model) }}
+        {%- if model == 'int_transactions_validated' %}
+            left join transaction_details
+                using (source_file_name, source_line_number)
+        {%- endif %}
         where not is_valid
         {% if not loop.last %}union all{% endif %}
     {%- endfor %}
@@ -57,6 +93,7 @@ select
     entity,
     business_key,
     rejection_reason,
+    rejection_detail,
     source_file_name,
     source_line_number,
     source_record_id,

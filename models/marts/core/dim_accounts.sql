@@ -1,14 +1,14 @@
 {#-
     Accounts as a type-2 dimension: every version of int_accounts_versioned (valid in [valid_from, valid_to); the
     account's client is its owner), plus the unknown member facts fall back to. The Czech bank's disponents are in
-    bridge_account_holders.
+    bridge_account_holders. The IBAN is published only as its keyed pseudonym (macros/privacy.sql).
 -#}
 select
     account_version_key::text as account_key,
     source_system::text as source_system,
     account_id::text as account_id,
     client_id::text as client_id,
-    iban::text as iban,
+    {{ pseudonym('iban') }}::text as iban_pseudonym,
     product_code::text as product_code,
     currency::text as currency,
     opened_on::date as opened_on,
@@ -33,7 +33,7 @@ select
     'unknown'::text as source_system,
     'unknown'::text as account_id,
     'unknown'::text as client_id,
-    null::text as iban,
+    null::text as iban_pseudonym,
     'unknown'::text as product_code,
     null::text as currency,
     null::date as opened_on,

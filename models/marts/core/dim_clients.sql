@@ -1,18 +1,16 @@
 {#-
     Clients as a type-2 dimension: every version of int_clients_versioned (valid in [valid_from, valid_to); see
-    there how each source versions its clients), plus the unknown member facts fall back to. Direct identifiers stay
-    out of the marts.
+    there how each source versions its clients), plus the unknown member facts fall back to. Personal data
+    (macros/privacy.sql, meta.pii in the yml): names stay out of the marts, the birth date is generalised to its year
+    and the postal code to its region (postal area); client_id is the bank's record number.
 -#}
 select
     client_version_key::text as client_key,
     source_system::text as source_system,
     client_id::text as client_id,
-    first_name::text as first_name,
-    last_name::text as last_name,
-    birth_date::date as birth_date,
+    extract(year from birth_date)::integer as birth_year,
     sex::text as sex,
     city::text as city,
-    postal_code::text as postal_code,
     country::text as country,
     district_id::integer as district_id,
     region::text as region,
@@ -33,12 +31,9 @@ select
     {{ unknown_key() }}::text as client_key,
     'unknown'::text as source_system,
     'unknown'::text as client_id,
-    null::text as first_name,
-    null::text as last_name,
-    null::date as birth_date,
+    null::integer as birth_year,
     null::text as sex,
     null::text as city,
-    null::text as postal_code,
     null::text as country,
     null::integer as district_id,
     null::text as region,

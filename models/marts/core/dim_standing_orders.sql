@@ -1,7 +1,8 @@
 {#-
     Standing payment orders (the Czech bank's order.asc): the instructions behind the recurring debits in
     fact_transactions, one row per order with its account, the owner, purpose and monthly amount (CZK, and EUR
-    at the fixed historical rate, flagged by fx_rate_basis; see int_berka_standing_orders_conformed).
+    at the fixed historical rate, flagged by fx_rate_basis; see int_berka_standing_orders_conformed). The
+    recipient's account only as its keyed pseudonym (macros/privacy.sql).
 -#}
 with
 
@@ -28,7 +29,7 @@ select
     orders.account_id::text as account_id,
     orders.payment_purpose::text as payment_purpose,
     orders.recipient_bank::text as recipient_bank,
-    orders.recipient_account::text as recipient_account,
+    {{ pseudonym('orders.recipient_account') }}::text as recipient_account_pseudonym,
     orders.amount::numeric(18, 2) as amount,
     orders.currency::text as currency,
     orders.amount_eur::numeric(18, 2) as amount_eur,

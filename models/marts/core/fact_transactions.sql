@@ -8,6 +8,8 @@
     Every source system lands here through int_transactions_unioned. The lookback counts back from the newest
     booking of the row's own source system, so a bank whose history is decades older is neither skipped nor re-read
     whole.
+    Personal data (macros/privacy.sql): the other party's IBAN or account only as keyed pseudonyms, so transfers to
+    one counterparty still group; the free-text description is not published.
 -#}
 {{
     config(
@@ -79,9 +81,8 @@ select
     transactions.mcc::text as mcc,
     transactions.merchant_category::text as merchant_category,
     transactions.merchant::text as merchant,
-    transactions.counterparty_iban::text as counterparty_iban,
-    transactions.counterparty_account::text as counterparty_account,
-    transactions.description::text as description,
+    {{ pseudonym('transactions.counterparty_iban') }}::text as counterparty_iban_pseudonym,
+    {{ pseudonym('transactions.counterparty_account') }}::text as counterparty_account_pseudonym,
     transactions.balance_after::numeric(18, 2) as balance_after,
     transactions.is_late_arrival::boolean as is_late_arrival,
     transactions.rows_delivered::integer as rows_delivered,

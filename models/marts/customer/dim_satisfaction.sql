@@ -1,4 +1,7 @@
-{#- Survey responses as a dimension of client satisfaction (NPS category, CSAT), one row per response. -#}
+{#-
+    Survey responses as a dimension of client satisfaction (NPS category, CSAT), one row per response. The
+    respondent's free-text comment is personal data of unknown content and is not published.
+-#}
 with
 
 responses as (
@@ -21,7 +24,6 @@ select
     responses.nps_score::integer as nps_score,
     responses.nps_category::text as nps_category,
     responses.csat_score::integer as csat_score,
-    responses.survey_comment::text as survey_comment,
     responses.answered_at::timestamp as answered_at
 from responses
 left join clients
@@ -42,5 +44,4 @@ select
     null::integer as nps_score,
     'unknown'::text as nps_category,
     null::integer as csat_score,
-    null::text as survey_comment,
     null::timestamp as answered_at
