@@ -214,12 +214,14 @@ def run_file_ingest(
                 pipeline.abort_packages()
                 pipeline.load()
                 summary.notes.append("dropped the unfinished load package of an interrupted run; its files reload")
+                log(f"{dialect.source}: {summary.notes[-1]}")
             with wh.cursor(autocommit=False) as cur:
                 deleted = ledger.delete_unrecorded_rows(cur, dialect.schema)
             if deleted:
                 summary.notes.append(
                     "removed rows of an interrupted load: " + ", ".join(f"{t} {n}" for t, n in deleted.items())
                 )
+                log(f"{dialect.source}: {summary.notes[-1]}")
             log(
                 f"{dialect.source}: {len(found)} files in {folder}, {len(planned)} to load, "
                 f"{len(summary.with_status('unchanged'))} already loaded"
