@@ -5,7 +5,9 @@ pipeline after the server and database it loads into keeps two warehouses (the e
 PGHOST, a test database) from sharing a cursor, which would make the second one silently load nothing.
 
 dlt loads as the role `bankwh_loader` where the warehouse has it (warehouse/roles.py: it writes the raw schemas
-and nothing else), else as the given user.
+and nothing else), else as the given user. A merge (the bank API) goes through dlt's staging dataset
+(`<schema>_staging`), a copy of the delivered rows: it is dropped once each load is complete, so no copy of
+delivered data stays outside the raw schema it was loaded into.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ from warehouse import Warehouse, roles
 def postgres_destination(wh: Warehouse):
     """A dlt PostgreSQL destination for the warehouse, as the loader role where there is one; an empty password
     (trust auth) stays empty, not missing; a unix socket directory travels as libpq's `host` parameter."""
-    import dlt
     from dlt.destinations.impl.postgres.configuration import PostgresCredentials
 
     wh = wh.for_role(roles.LOADER)
@@ -28,7 +29,27 @@ def postgres_destination(wh: Warehouse):
     if wh.on_socket:
         creds.query = {"host": wh.host}
     creds.resolve()
-    return dlt.destinations.postgres(credentials=creds)
+    return _postgres_dropping_staging()(credentials=creds)
+
+
+def _postgres_dropping_staging():
+    """dlt's postgres destination whose client drops the staging dataset after every completed load."""
+    from dlt.destinations import postgres
+    from dlt.destinations.impl.postgres.postgres import PostgresClient
+
+    class Client(PostgresClient):
+        def complete_load(self, load_id: str) -> None:
+            super().complete_load(load_id)
+            with self.with_staging_dataset():
+                if self.sql_client.has_dataset():
+                    self.sql_client.drop_dataset()
+
+    class Destination(postgres):
+        @property
+        def client_class(self) -> type[PostgresClient]:
+            return Client
+
+    return Destination
 
 
 def pipeline_name(prefix: str, wh: Warehouse) -> str:
