@@ -118,7 +118,7 @@ def _charts_in(browser, path: Path, screenshot: Path | None = None) -> tuple[dic
             """() => Object.fromEntries([...document.querySelectorAll('.js-plotly-plot')].map(gd => [gd.id, {
                 traces: gd.data.length,
                 points: gd.data.reduce((n, t) => n + (t.x || t.y || []).length, 0),
-                marks: gd.querySelectorAll('.main-svg .plot path').length,
+                marks: gd.querySelectorAll('.cartesianlayer .trace path').length,
             }]))"""
         )
         empty = page.evaluate(
@@ -134,7 +134,7 @@ def _charts_in(browser, path: Path, screenshot: Path | None = None) -> tuple[dic
 
 
 def test_nights_write_the_report_and_chromium_draws_every_chart(
-    prefect_harness, clean_env, sales_db, night_project, landing, browser, tmp_path
+    prefect_harness, clean_env, sales_db, night_project, landing, browser, tmp_path, monkeypatch, capsys
 ):
     """A published night, then a night the gate blocks: after each the flow rewrote the report, and the blocked
     night is in it; in Chromium every chart has traces with points and SVG marks, and nothing is fetched."""
@@ -162,6 +162,15 @@ def test_nights_write_the_report_and_chromium_draws_every_chart(
         assert seen["traces"] > 0 and seen["points"] > 0 and seen["marks"] > 0, (chart, seen)
     assert requests and all(url.startswith(("file://", "data:")) for url in requests), requests
     assert (SCREENSHOTS / "quality-report.png").stat().st_size > 10_000
+
+    # `bankwh report --nights 1`: the blocked night alone, whose build published no Delta version
+    monkeypatch.setenv("PGDATABASE", sales_db.database)
+    last = tmp_path / "last-night.html"
+    assert cli.main(["report", "--output", str(last), "--nights", "1"]) == 0
+    assert f"quality report of 1 night(s) in {sales_db.database}" in capsys.readouterr().out
+    drawn, empty, _ = _charts_in(browser, last)
+    assert empty == {"delta": "nothing in the last 1 night(s): no night published"}
+    assert str(first.state_details.flow_run_id) not in last.read_text()
 
 
 def test_report_before_any_night_says_so_per_chart(fresh_db, tmp_path, capsys, browser, monkeypatch):

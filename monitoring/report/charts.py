@@ -68,11 +68,12 @@ def volumes(rows: list[dict[str, Any]]) -> go.Figure | None:
     for r in rows:
         series[(r["metric"], r["segment"] or "all")].append(r)
     segments = {segment for _, segment in series}
+    anomaly_shown = False
     for (metric, segment), points in sorted(series.items()):
         row = metrics.index(metric) + 1
         points.sort(key=lambda p: p["day"])
         days = [p["day"] for p in points]
-        group = f"{metric}/{segment}"
+        group, first = segment, row == 1  # one legend entry per segment; a click toggles it in every panel
         if any(p["expected_low"] is not None for p in points):
             fig.add_scatter(x=days, y=[p["expected_high"] for p in points], mode="lines", line_width=0,
                             legendgroup=group, showlegend=False, hoverinfo="skip", row=row, col=1,
@@ -81,15 +82,21 @@ def volumes(rows: list[dict[str, Any]]) -> go.Figure | None:
                             fill="tonexty", fillcolor="rgba(100,100,100,0.12)", legendgroup=group, showlegend=False,
                             hoverinfo="skip", row=row, col=1, visible=_shown(segment, segments))  # fmt: skip
         fig.add_scatter(x=days, y=[p["value"] for p in points], mode="lines+markers", marker_size=4,
-                        name=segment, legendgroup=group, row=row, col=1, visible=_shown(segment, segments),
+                        name=segment, legendgroup=group, showlegend=first, row=row, col=1,
+                        visible=_shown(segment, segments),
                         customdata=[[p["expected_low"], p["expected_high"]] for p in points],
                         hovertemplate=f"{segment} %{{x}}: %{{y}} (expected %{{customdata[0]}}–%{{customdata[1]}})"
                                       "<extra></extra>")  # fmt: skip
         flagged = [p for p in points if p["is_anomaly"]]
         if flagged:
             fig.add_scatter(x=[p["day"] for p in flagged], y=[p["value"] for p in flagged], mode="markers",
-                            marker=dict(symbol="x", size=12, color="#c62828"), name=f"anomaly: {segment}",
-                            legendgroup=group, row=row, col=1)  # fmt: skip
+                            marker=dict(symbol="x", size=12, color=RED), name="anomaly", legendgroup="anomaly",
+                            showlegend=not anomaly_shown, row=row, col=1)  # fmt: skip
+            anomaly_shown = True
+    # the axis follows the values, not the band: a spike tolerance of 50x the median would flatten every line
+    for row, metric in enumerate(metrics, start=1):
+        top = max(max(r["value"] or 0, r["expected_low"] or 0) for r in rows if r["metric"] == metric)
+        fig.update_yaxes(range=[0, float(top) * 1.25 or 1], row=row, col=1)
     fig.update_layout(**{**LAYOUT, "height": 300 * len(metrics) + 80})
     return fig
 
@@ -115,7 +122,8 @@ def rejected_by_reason(rows: list[dict[str, Any]]) -> go.Figure | None:
         if any(k == kind for _, k in totals):
             fig.add_bar(name=kind, orientation="h", y=reasons, x=[totals.get((r, kind), 0) for r in reasons],
                         marker_color=colour)  # fmt: skip
-    fig.update_layout(barmode="stack", xaxis_title="rows", **{**LAYOUT, "height": 120 + 24 * len(reasons)})
+    fig.update_layout(barmode="stack", xaxis_title="rows", yaxis_automargin=True,
+                      **{**LAYOUT, "height": 160 + 24 * len(reasons)})  # fmt: skip
     return fig
 
 
@@ -134,7 +142,8 @@ def rejected_by_file(rows: list[dict[str, Any]]) -> go.Figure | None:
     fig = go.Figure()
     for reason in sorted({reason for reason, _ in cells}):
         fig.add_bar(name=reason, orientation="h", y=files, x=[cells.get((reason, f), 0) for f in files])
-    fig.update_layout(barmode="stack", xaxis_title="rows", **{**LAYOUT, "height": 160 + 24 * len(files)})
+    fig.update_layout(barmode="stack", xaxis_title="rows", yaxis_automargin=True,
+                      **{**LAYOUT, "height": 160 + 24 * len(files)})  # fmt: skip
     return fig
 
 
