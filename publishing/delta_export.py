@@ -36,6 +36,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from warehouse import roles
 from warehouse.pg_arrow import Column, copy_to_arrow, quote_ident, relation_columns
 from warehouse.project import project_path
 
@@ -407,6 +408,8 @@ def export_marts(
 
     Everything is written under umask 027 and the tree is left with modes 0640/0750 (see the module docstring)."""
     config = config or ExportConfig()
+    if config.schema in roles.EXPORTER_SCHEMAS:  # the export only reads: as bankwh_exporter where there is one
+        wh = wh.for_role(roles.EXPORTER)
     with restrictive_umask():
         try:
             return _export_marts(wh, marts, config, full, log)

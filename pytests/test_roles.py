@@ -311,3 +311,22 @@ def test_the_embedded_server_refuses_password_less_tcp_and_listens_on_loopback_o
     if outside is not None:  # a machine with only loopback has nothing else to listen on
         with pytest.raises(psycopg2.OperationalError):
             psycopg2.connect(host=outside, port=admin.port, user="postgres", dbname="postgres", connect_timeout=3)
+
+
+def test_the_export_reads_the_candidate_as_the_exporter(night, tmp_path):
+    """The Delta export of a candidate connects as the exporter: the mart dbt built (granted) is exported, a table
+    the admin planted in the candidate (never granted) is refused."""
+    from publishing.delta_export import ExportConfig, export_marts
+
+    config = ExportConfig(root=tmp_path / "delta", schema="marts_blue")
+    results = export_marts(night, config=config, log=lambda _m: None)
+    assert [(r.mart, r.rows, r.parity_ok) for r in results] == [("dim_accounts", 1, True)]
+    with night.cursor() as cur:
+        cur.execute("create table marts_blue.dim_planted as select 1 as n")
+    try:
+        with pytest.raises(psycopg2.errors.InsufficientPrivilege) as denied:
+            export_marts(night, marts=["dim_planted"], config=config, log=lambda _m: None)
+        assert "permission denied for table dim_planted" in str(denied.value)
+    finally:
+        with night.cursor() as cur:
+            cur.execute("drop table marts_blue.dim_planted")

@@ -48,6 +48,8 @@ CANDIDATE_SCHEMAS = ("marts_blue", "marts_green")
 #: What analysts read: views moved by the publication (publishing/publish.py PUBLISHED_SCHEMA).
 PUBLISHED_SCHEMA = "marts"
 MONITORING_SCHEMA = "monitoring"
+#: What the export reads (the published night, or tonight's candidate before it is published).
+EXPORTER_SCHEMAS = (PUBLISHED_SCHEMA, *CANDIDATE_SCHEMAS)
 #: dbt's schemas (dbt_project.yml); an older warehouse built them as the superuser: they go to the transformer.
 DBT_SCHEMAS = ("staging", "intermediate", "snapshots", "reference", "marts_dev", *CANDIDATE_SCHEMAS)
 #: Where the event trigger's function lives: the admin's, no role may use it.
