@@ -52,7 +52,7 @@ TRANSACTION_MARTS = {
     "models/marts/fact_transactions.sql": "select * from src.transactions",
     "models/marts/dim_products.sql": "select * from src.products",
 }
-DAY = "2025-01-02"
+DAY, NEXT_DAY = "2025-01-02", "2025-01-03"
 #: Every chart of the page, by section id (monitoring/report/__init__.py).
 CHARTS = ("tests", "volumes", "rejected-reason", "rejected-file", "freshness", "reconciliation", "delta")
 
@@ -105,10 +105,12 @@ def sales_db(fresh_db):
 
 def _charts_in(browser, path: Path, screenshot: Path | None = None) -> tuple[dict, dict, list[str]]:
     """Open the report: (chart id → traces, points and SVG marks drawn), (section id → empty message), every URL
-    the page requested."""
+    the page requested. A script error on the page fails the test."""
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     requests: list[str] = []
+    errors: list[str] = []
     page.on("request", lambda request: requests.append(request.url))
+    page.on("pageerror", lambda error: errors.append(str(error)))
     try:
         page.goto(path.resolve().as_uri(), wait_until="load")
         page.wait_for_function(
@@ -119,6 +121,7 @@ def _charts_in(browser, path: Path, screenshot: Path | None = None) -> tuple[dic
                 traces: gd.data.length,
                 points: gd.data.reduce((n, t) => n + (t.x || t.y || []).length, 0),
                 marks: gd.querySelectorAll('.cartesianlayer .trace path').length,
+                y: Object.fromEntries(gd.data.map(t => [t.name, t.y])),
             }]))"""
         )
         empty = page.evaluate(
@@ -130,14 +133,16 @@ def _charts_in(browser, path: Path, screenshot: Path | None = None) -> tuple[dic
             page.screenshot(path=str(screenshot), full_page=True)
     finally:
         page.close()
+    assert errors == []
     return drawn, empty, requests
 
 
 def test_nights_write_the_report_and_chromium_draws_every_chart(
     prefect_harness, clean_env, sales_db, night_project, landing, browser, tmp_path, monkeypatch, capsys
 ):
-    """A published night, then a night the gate blocks: after each the flow rewrote the report, and the blocked
-    night is in it; in Chromium every chart has traces with points and SVG marks, and nothing is fetched."""
+    """A published night, a night the gate blocks, a published night again: after each the flow rewrote the report
+    (the blocked night's failing test in it); in Chromium every chart has traces with points and SVG marks, and
+    nothing is fetched."""
     from orchestration.flows import nightly
 
     params = dict(sources=["files"], data_dir=str(landing), database=sales_db.database,
@@ -145,32 +150,43 @@ def test_nights_write_the_report_and_chromium_draws_every_chart(
     path = tmp_path / "data" / "reports" / "quality-report.html"  # beside the night's Delta tables
     first = nightly(**params, return_state=True)
     assert first.is_completed(), first.message
-    assert str(first.state_details.flow_run_id) in path.read_text()
+    runs = [str(first.state_details.flow_run_id)]
+    assert runs[0] in path.read_text()
 
     with sales_db.cursor() as cur:
         cur.execute("insert into src.sales values (9999, 2, '2025-04-01', -5.00)")
     blocked = nightly(**params, return_state=True)
     assert blocked.is_failed()
+    runs.append(str(blocked.state_details.flow_run_id))
     page = path.read_text()
-    blocked_run = str(blocked.state_details.flow_run_id)
-    assert blocked_run in page and "assert_no_negative_amounts" in page  # the blocked night's failing test
-
-    drawn, empty, requests = _charts_in(browser, path, SCREENSHOTS / "quality-report.png")
-    assert empty == {}
-    assert set(drawn) == {f"chart-{key}" for key in CHARTS}
-    for chart, seen in drawn.items():
-        assert seen["traces"] > 0 and seen["points"] > 0 and seen["marks"] > 0, (chart, seen)
-    assert requests and all(url.startswith(("file://", "data:")) for url in requests), requests
-    assert (SCREENSHOTS / "quality-report.png").stat().st_size > 10_000
+    assert runs[1] in page and "assert_no_negative_amounts" in page  # the blocked night's failing test
 
     # `bankwh report --nights 1`: the blocked night alone, whose build published no Delta version
     monkeypatch.setenv("PGDATABASE", sales_db.database)
     last = tmp_path / "last-night.html"
     assert cli.main(["report", "--output", str(last), "--nights", "1"]) == 0
     assert f"quality report of 1 night(s) in {sales_db.database}" in capsys.readouterr().out
-    drawn, empty, _ = _charts_in(browser, last)
+    _, empty, _ = _charts_in(browser, last)
     assert empty == {"delta": "nothing in the last 1 night(s): no night published"}
-    assert str(first.state_details.flow_run_id) not in last.read_text()
+    assert runs[0] not in last.read_text()
+
+    # the sale is mended, a new one and a new day of files arrive: published again, fact_sales at Delta v1
+    with sales_db.cursor() as cur:
+        cur.execute("update src.sales set amount = 5.00 where sale_id = 9999")
+    write_lines(landing, "transactions", NEXT_DAY, [header("transactions"), *(txn(i, NEXT_DAY) for i in (11, 12))])
+    third = nightly(**params, return_state=True)
+    assert third.is_completed(), third.message
+    runs.append(str(third.state_details.flow_run_id))
+
+    drawn, empty, requests = _charts_in(browser, path, SCREENSHOTS / "quality-report.png")
+    assert empty == {}
+    assert set(drawn) == {f"chart-{key}" for key in CHARTS}
+    for chart, seen in drawn.items():
+        assert seen["traces"] > 0 and seen["points"] > 0 and seen["marks"] > 0, (chart, seen)
+    assert drawn["chart-delta"]["y"]["fact_sales"] == [0, 1]  # nights 1 and 3; the blocked night exported nothing
+    assert drawn["chart-tests"]["y"]["fail"] == [0, 1, 0]
+    assert requests and all(url.startswith(("file://", "data:")) for url in requests), requests
+    assert (SCREENSHOTS / "quality-report.png").stat().st_size > 10_000
 
 
 def test_report_before_any_night_says_so_per_chart(fresh_db, tmp_path, capsys, browser, monkeypatch):
