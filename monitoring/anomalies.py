@@ -210,7 +210,7 @@ def findings_of(points: Iterable[Point], newest: dict[str, date], config: Qualit
         first = bad[0]
         failures.append(Finding(
             unique_id=key,
-            name=f"anomaly {first.metric} {first.segment}",
+            name=f"{first.metric} {first.segment} ({first.source_system})",
             resource_type="anomaly",
             status="fail",
             failures=len(bad),

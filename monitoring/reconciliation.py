@@ -215,7 +215,7 @@ def findings_of(steps: Iterable[Step], owners: OwnerLookup) -> Findings:
             continue
         failures.append(Finding(
             unique_id=step.key,
-            name=f"reconciliation {step.source_system}.{step.entity} {step.from_stage} -> {step.to_stage}",
+            name=f"{step.source_system}.{step.entity} {step.from_stage} -> {step.to_stage}",
             resource_type="reconciliation",
             status="error",
             failures=abs(step.unexplained_rows),

@@ -31,7 +31,7 @@ os.environ.setdefault("BANKWH_MARTS_SCHEMA", "marts")
 #: (`make test-fast` leaves them out for the edit–test loop; `make test`, which CI runs, keeps them).
 SLOW_MODULES = {"test_pipeline_e2e", "test_berka", "test_conformed_figures", "test_monitoring_history"}
 #: Fixtures that build the whole warehouse: a test using one is slow (the manifest rules on `dbt parse` are not).
-SLOW_FIXTURES = {"built", "catalogued"}
+SLOW_FIXTURES = {"built", "catalogued", "quality_night"}
 SLOW_TESTS = {
     "test_generated_bank_end_to_end",
     "test_bankwh_build_runs_dbt_on_the_resolved_warehouse",
