@@ -185,6 +185,10 @@ def test_nights_write_the_report_and_chromium_draws_every_chart(
         assert seen["traces"] > 0 and seen["points"] > 0 and seen["marks"] > 0, (chart, seen)
     assert drawn["chart-delta"]["y"]["fact_sales"] == [0, 1]  # nights 1 and 3; the blocked night exported nothing
     assert drawn["chart-tests"]["y"]["fail"] == [0, 1, 0]
+    # the planted Sunday drop, in words under the volume chart: 6 transactions where 30 are usual
+    assert "<td>transaction_count</td><td>core_banking all</td><td>2025-03-02 Sun</td><td class='num'>6</td>" in (
+        path.read_text()
+    )
     assert requests and all(url.startswith(("file://", "data:")) for url in requests), requests
     assert (SCREENSHOTS / "quality-report.png").stat().st_size > 10_000
 

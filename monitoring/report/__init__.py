@@ -14,7 +14,7 @@ import html
 import os
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -41,6 +41,7 @@ class Section:
     reading: str
     figure: go.Figure | None
     empty: str
+    after: str = ""  # HTML under the chart (a table of what it flags)
 
 
 @dataclass(frozen=True)
@@ -81,17 +82,27 @@ def sections(cur, nights: list[Night]) -> list[Section]:
     """Every chart of the report, in the page's order."""
     rejected = queries.rejected_rows(cur)
     no_rejected = "neither the dbt model int_rejected_rows_unioned nor an ingest quarantine exists yet"
+    volumes = _section(
+        "volumes",
+        "Daily transaction volumes and anomalies",
+        "Transactions per day (count and amount, per segment) against the expected range of a trailing "
+        "window that tells weekdays from weekends (grey band); a red cross is a day flagged as an "
+        "anomaly. Totals are drawn; click a channel or product in the legend to draw it.",
+        queries.volumes(cur, nights),
+        charts.volumes,
+        nights,
+        "anomalies",
+        "written by the nightly quality checks",
+        "no transaction volume was checked",
+    )
+    volumes = replace(volumes, after=_flagged_table(queries.flagged(cur, nights)))
     return [
         _section("tests", "dbt tests per night",
                  "Every data and unit test of each night's build by verdict; a night with a failed test (an "
                  "error-severity test) is not published. Hover a bar for the tests' names.",
                  queries.test_results(cur, nights), lambda r: charts.test_results(r, nights), nights,
                  "dbt_node_results", "written by the nightly flow's record-history step", "no dbt build ran"),
-        _section("volumes", "Daily transaction volumes and anomalies",
-                 "Transactions per day (count and amount, per segment) against the expected range of a trailing "
-                 "window that tells weekdays from weekends (grey band); a red cross is a day flagged as an anomaly.",
-                 queries.volumes(cur, nights), charts.volumes, nights,
-                 "anomalies", "written by the nightly quality checks", "no transaction volume was checked"),
+        volumes,
         _section("rejected-reason", "Rejected rows by reason",
                  "Rows the warehouse holds back today: refused by a staging check (dbt, with the reason code) or "
                  "quarantined by the ingest (a line that could not be a record, or a file quarantined whole).",
@@ -115,6 +126,30 @@ def sections(cur, nights: list[Night]) -> list[Section]:
                  queries.delta_versions(cur, nights), lambda r: charts.delta_versions(r, nights), nights,
                  "delta_exports", "written when a night publishes", "no night published"),
     ]  # fmt: skip
+
+
+def _flagged_table(rows: list[dict[str, Any]]) -> str:
+    """Every anomaly of these nights, of every metric, in words: metric, segment, day, value, expected range."""
+    if not rows:
+        return ""
+    cells = "".join(
+        f"<tr><td>{html.escape(r['metric'])}</td><td>{html.escape(str(r['segment']))}</td><td>{r['day']:%Y-%m-%d %a}"
+        f"</td><td class='num'>{_number(r['value'])}</td><td class='num'>{_number(r['expected_low'])} to "
+        f"{_number(r['expected_high'])}</td></tr>"
+        for r in rows
+    )
+    return (
+        f"<h3>Anomalies flagged in these nights ({len(rows)}, every metric, newest day first)</h3><table>"
+        "<thead><tr><th>metric</th><th>segment</th><th>day</th><th>value</th><th>expected</th></tr></thead>"
+        f"<tbody>{cells}</tbody></table>"
+    )
+
+
+def _number(value: Any) -> str:
+    if value is None:
+        return "-"
+    number = float(value)
+    return f"{number:.4f}" if abs(number) < 1 and number != 0 else f"{number:,.0f}"
 
 
 def _nights_table(cur, nights: list[Night]) -> str:
@@ -144,7 +179,7 @@ body { font-family: system-ui, -apple-system, 'Segoe UI', sans-serif; margin: 0 
 h1 { margin-bottom: 0.2rem; } h2 { margin-top: 2.2rem; border-bottom: 1px solid #ddd; padding-bottom: 0.2rem; }
 .meta, .reading { color: #555; } .empty { padding: 1.5rem; background: #f5f5f5; color: #555; border-radius: 4px; }
 table { border-collapse: collapse; font-size: 0.9rem; } td, th { padding: 0.2rem 0.8rem; text-align: left; }
-tr.blocked td { color: #c62828; } thead th { border-bottom: 1px solid #999; }
+tr.blocked td { color: #c62828; } thead th { border-bottom: 1px solid #999; } td.num { text-align: right; }
 nav a { margin-right: 1rem; }
 """
 
@@ -167,7 +202,7 @@ def render(nights: list[Night], parts: list[Section], nights_table: str, databas
         )
         blocks.append(
             f"<section id='{part.key}'><h2>{html.escape(part.title)}</h2>"
-            f"<p class='reading'>{html.escape(part.reading)}</p>{body}</section>"
+            f"<p class='reading'>{html.escape(part.reading)}</p>{body}{part.after}</section>"
         )
     nav = " ".join(f"<a href='#{p.key}'>{html.escape(p.title.split(':')[0])}</a>" for p in parts)
     return f"""<!DOCTYPE html>

@@ -129,6 +129,27 @@ def volumes(cur: Cursor, nights: list[Night]) -> list[dict[str, Any]] | None:
     )
 
 
+def flagged(cur: Cursor, nights: list[Night], limit: int = 100) -> list[dict[str, Any]]:
+    """The anomalies of these nights, every metric (volumes, rejected share per file, fraud rate), newest day first:
+    each with its value and expected range, as the latest night that checked it recorded them."""
+    if not exists(cur, f"{SCHEMA}.anomalies"):
+        return []
+    system = "source_system || ' ' || " if has_column(cur, "anomalies", "source_system") else ""
+    return _dicts(
+        cur,
+        f"""
+        select * from (
+            select distinct on (metric, segment, day)
+                metric, {system}segment as segment, day, value, expected_low, expected_high, is_anomaly
+            from {SCHEMA}.anomalies where run_id = any(%s)
+            order by metric, segment, day, recorded_at desc
+        ) as latest
+        where is_anomaly order by day desc, metric, segment limit %s
+        """,
+        ([n.run_id for n in nights], limit),
+    )
+
+
 def freshness(cur: Cursor, nights: list[Night]) -> list[dict[str, Any]] | None:
     """Each source table's freshness verdict and age per night."""
     return _of_nights(
