@@ -10,16 +10,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import warehouse
 from publishing.publish import PUBLISHED_SCHEMA
+from warehouse import roles
 
-#: The analyst role of the warehouse (read-only on the published marts) and the variables that configure it.
-ANALYST_ROLE = "bankwh_analyst"
-ANALYST_USER_ENV = "BANKWH_ANALYST_USER"
-ANALYST_PASSWORD_ENV = "BANKWH_ANALYST_PASSWORD"
 #: A mart the page cannot do without: its absence means no night was published (or the role may not read it).
 PROBE = "agg_revenue_monthly_by_product_segment"
 
@@ -32,8 +28,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "Serve the dashboard of the published marts: monthly revenue by product and segment, transaction "
             "volumes by channel, fraud rate, non-performing loan ratio and NPS, filtered by month, client segment "
             "and source bank. It reads schema marts only, so it shows the last published night. Connection: the "
-            f"PG* variables (else the embedded server); with ${ANALYST_PASSWORD_ENV} set it connects as "
-            f"{ANALYST_ROLE} (or as ${ANALYST_USER_ENV})."
+            "PG* variables (else the embedded server), as the read-only role bankwh_analyst where the warehouse "
+            "has it (its password from BANKWH_ANALYST_PASSWORD, or the embedded server's own)."
         ),
     )
     parser.add_argument("--port", type=int, default=8501, help="port to serve on (default: %(default)s)")
@@ -41,18 +37,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=_dashboard)
 
 
-def analyst(wh: warehouse.Warehouse, environ: dict[str, str] | None = None) -> warehouse.Warehouse:
-    """The connection the dashboard uses: the analyst role when configured, else `wh` as it is."""
-    environ = os.environ if environ is None else environ
-    user = environ.get(ANALYST_USER_ENV, "").strip()
-    password = environ.get(ANALYST_PASSWORD_ENV, "")
-    if not user and not password:
-        return wh
-    return replace(wh, user=user or ANALYST_ROLE, password=password)
+def reader(owner: warehouse.Warehouse) -> warehouse.Warehouse:
+    """The connection the page uses: the analyst role (read `marts`, nothing else) where the warehouse has it set
+    up (warehouse/roles.py), else the given user, such as PG* naming a read-only user already."""
+    return owner.for_role(roles.ANALYST)
 
 
-def check_readable(wh: warehouse.Warehouse) -> None:
-    """Fail with one line when the published marts cannot be read (no night published, no rights, no server)."""
+def check_readable(wh: warehouse.Warehouse) -> bool:
+    """Whether a night is published; one-line failures when the server cannot be reached or the user may not read
+    the published marts."""
     import psycopg2
 
     try:
@@ -66,11 +59,7 @@ def check_readable(wh: warehouse.Warehouse) -> None:
                               f"{str(exc).strip()}") from exc  # fmt: skip
     except psycopg2.errors.InsufficientPrivilege as exc:
         raise RuntimeError(f"{wh.user} may not read schema {PUBLISHED_SCHEMA} on {wh.database}: {exc.pgerror}") from exc
-    if not exists:
-        raise RuntimeError(
-            f"no published marts in {wh.host}:{wh.port}/{wh.database} (schema {PUBLISHED_SCHEMA}): "
-            "run a night first (bankwh run)"
-        )
+    return bool(exists)
 
 
 def streamlit_command(port: int, host: str) -> list[str]:
@@ -81,15 +70,17 @@ def streamlit_command(port: int, host: str) -> list[str]:
     return [
         sys.executable, "-m", "streamlit", "run", str(app),
         "--server.port", str(port), "--server.address", host, "--server.headless", "true",
-        "--browser.gatherUsageStats", "false", "--global.developmentMode", "false",
+        "--browser.gatherUsageStats", "false", "--global.developmentMode", "false", "--client.toolbarMode", "viewer",
     ]  # fmt: skip
 
 
 def _dashboard(args: argparse.Namespace) -> int:
     owner = warehouse.from_env() if warehouse.uses_external_server() else warehouse.resolve()
-    wh = analyst(owner)
-    check_readable(wh)
-    os.environ.update({**wh.env(), "PGHOST": wh.host})  # the page's connection: these settings exactly
+    wh = reader(owner)
+    if not check_readable(wh):
+        print(f"note: no night published in {wh.database} yet (schema {PUBLISHED_SCHEMA}); the page says so until "
+              "one is (bankwh run)", flush=True)  # fmt: skip
+    os.environ.update(wh.env())  # the page's connection (warehouse.from_env): these settings exactly
     command = streamlit_command(args.port, args.host)
     print(f"dashboard of {wh.host}:{wh.port}/{wh.database} (schema {PUBLISHED_SCHEMA}, as {wh.user}) at "
           f"http://{args.host}:{args.port}", flush=True)  # fmt: skip

@@ -33,7 +33,7 @@ def _connection() -> Iterator:
 @st.cache_data(ttl=CACHE_S, show_spinner=False)
 def _options() -> dict:
     with _connection() as conn:
-        return queries.options(conn)
+        return queries.options(conn) if queries.published(conn) else {"months": []}
 
 
 @st.cache_data(ttl=CACHE_S, show_spinner="Reading the marts ...")

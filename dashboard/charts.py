@@ -34,6 +34,13 @@ def _layout(fig: go.Figure, title: str) -> go.Figure:
     return fig
 
 
+def _percent_bars(fig: go.Figure, values: pd.Series) -> go.Figure:
+    """Bars of a rate: the value written above each bar, the axis from 0, so a 0.00 % product still reads as one."""
+    fig.update_traces(textposition="outside", cliponaxis=False)
+    fig.update_yaxes(range=[0, max(1.0, float(values.max()) * 1.2)])
+    return fig
+
+
 def revenue_by_product(frame: pd.DataFrame) -> go.Figure:
     data = _monthly(frame).groupby(["month", "product_type"], as_index=False)["revenue_eur"].sum()
     fig = px.bar(data, x="month", y="revenue_eur", color="product_type", labels={"revenue_eur": "EUR", "month": ""})
@@ -61,8 +68,8 @@ def fraud_rate_by_channel(frame: pd.DataFrame) -> go.Figure:
         100.0 * (ratio(f, n) or 0.0) for f, n in zip(data["fraud_count"], data["transaction_count"], strict=True)
     ]
     fig = px.bar(data, x="channel", y="fraud_rate_pct", hover_data=["fraud_count", "transaction_count"],
-                 labels={"fraud_rate_pct": "% of transactions", "channel": ""})  # fmt: skip
-    return _layout(fig, CHARTS["fraud-rate-by-channel"])
+                 labels={"fraud_rate_pct": "% of transactions", "channel": ""}, text_auto=".2f")  # fmt: skip
+    return _layout(_percent_bars(fig, data["fraud_rate_pct"]), CHARTS["fraud-rate-by-channel"])
 
 
 def npl_ratio(frame: pd.DataFrame) -> go.Figure:
@@ -70,9 +77,10 @@ def npl_ratio(frame: pd.DataFrame) -> go.Figure:
     data["npl_ratio_pct"] = [
         100.0 * (ratio(n, o) or 0.0) for n, o in zip(data["non_performing_eur"], data["outstanding_eur"], strict=True)
     ]
+    labels = {"npl_ratio_pct": "% of outstanding principal", "product_code": ""}
     fig = px.bar(data, x="product_code", y="npl_ratio_pct", hover_data=["loan_count", "non_performing_count"],
-                 labels={"npl_ratio_pct": "% of outstanding principal", "product_code": ""})  # fmt: skip
-    return _layout(fig, CHARTS["npl-ratio"])
+                 labels=labels, text_auto=".2f")  # fmt: skip
+    return _layout(_percent_bars(fig, data["npl_ratio_pct"]), CHARTS["npl-ratio"])
 
 
 def nps_by_segment(frame: pd.DataFrame) -> go.Figure:

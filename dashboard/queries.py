@@ -47,6 +47,13 @@ def _frame(conn, sql: str, params: dict[str, Any] | None = None) -> pd.DataFrame
     return pd.DataFrame.from_records(rows, columns=columns)
 
 
+def published(conn) -> bool:
+    """Whether a night was published (the marts the page reads exist)."""
+    return _frame(conn, "select to_regclass('{marts}.agg_revenue_monthly_by_product_segment') is not null as ok")["ok"][
+        0
+    ]
+
+
 def options(conn) -> dict[str, list]:
     """The filters' choices: every month with figures, every client segment, every source bank present."""
     months = _frame(

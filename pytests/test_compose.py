@@ -31,6 +31,7 @@ import yaml
 
 from bankwh import cli
 from project_root import PROJECT_ROOT
+from warehouse import roles
 
 SCHEMA = json.loads((Path(__file__).parent / "data" / "compose-spec.json").read_text())
 COMPOSE = PROJECT_ROOT / "docker-compose.yml"
@@ -176,9 +177,9 @@ def test_every_setting_is_in_env_example_and_no_secret_has_a_default():
     required = set(re.findall(r"\$\{(\w+):\?", text))
     assert {name for name in used if secret.search(name)} <= required
     # one password per database role, the analyst's used by the dashboard
-    roles = {f"BANKWH_{role}_PASSWORD" for role in ("LOADER", "TRANSFORMER", "ANALYST", "EXPORTER")}
-    assert roles <= set(_env_example())
-    assert all(_env_example()[name] == "" for name in roles | {"WAREHOUSE_PASSWORD", "BANKWH_API_TOKEN"})
+    passwords = {roles.password_variable(role) for role in roles.ROLES}
+    assert passwords <= set(_env_example())
+    assert all(_env_example()[name] == "" for name in passwords | {"WAREHOUSE_PASSWORD", "BANKWH_API_TOKEN"})
 
 
 def test_compose_refuses_to_start_while_a_password_is_missing(tmp_path):
@@ -186,7 +187,7 @@ def test_compose_refuses_to_start_while_a_password_is_missing(tmp_path):
     assert done.returncode != 0
     assert "set WAREHOUSE_PASSWORD in .env" in done.stderr or "PASSWORD" in done.stderr
     env_file, values = _filled_env(tmp_path)
-    for name in ("WAREHOUSE_PASSWORD", "BANKWH_ANALYST_PASSWORD", "BANKWH_API_TOKEN"):
+    for name in ("WAREHOUSE_PASSWORD", "BANKWH_LOADER_PASSWORD", "BANKWH_ANALYST_PASSWORD", "BANKWH_API_TOKEN"):
         partial = tmp_path / f"{name}.env"
         partial.write_text("".join(f"{k}={'' if k == name else v}\n" for k, v in values.items()))
         refused = _compose_config(partial)
@@ -279,8 +280,11 @@ def test_services_reference_each_other_consistently(resolved):
     assert worker_env["BANKWH_API_URL"] == f"http://bank-api:{api_port}"
     assert worker_env["BANKWH_API_TOKEN"] == services["bank-api"]["environment"]["BANKWH_API_TOKEN"]
 
+    # the admin creates the roles with the passwords of .env; the dashboard logs in as the analyst with its own
+    for variable in map(roles.password_variable, roles.ROLES):
+        assert worker_env[variable] == values[variable]
     dashboard_env = services["dashboard"]["environment"]
-    assert dashboard_env["PGUSER"] == "bankwh_analyst"
+    assert dashboard_env["PGUSER"] == roles.ANALYST
     assert dashboard_env["PGPASSWORD"] == values["BANKWH_ANALYST_PASSWORD"]
     assert dashboard_env["PGHOST"] == "postgres" and dashboard_env["PGDATABASE"] == db_env["POSTGRES_DB"]
     # published on loopback only
