@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from bankwh.one_writer import add_wait_option
@@ -21,8 +24,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "run in progress waits for it (or, with --no-wait, is refused)."
         ),
     )
-    run.add_argument("--demo", action="store_true", help="generate the demo bank into --data-dir if missing and "
-                     "serve the bank API locally for the api source")  # fmt: skip
+    run.add_argument("--demo", action="store_true", help="generate the demo bank into --data-dir if missing; the "
+                     "night serves its bank API for the api source (unless --api-url)")  # fmt: skip
     run.add_argument("--scale", type=float, default=0.1, help="demo bank scale for --demo (default 0.1)")
     run.add_argument("--next-day", action="store_true", help="with --demo: append the next business day to the "
                      "existing demo bank before the run (the next night's delivery)")  # fmt: skip
@@ -88,26 +91,11 @@ def _run(args: argparse.Namespace) -> int:
     sources = _parse_sources(args.sources)
     args.data_dir = args.data_dir or project_path("data", "raw")
     args.delta_root = args.delta_root or project_path("data", "delta")
-    api_server = None
-    api_url = args.api_url
-    try:
-        if args.demo:
-            _prepare_demo(args)
-            if (sources is None or "api" in sources) and not api_url:
-                from bank_sim.api.server import start_server
-
-                if args.data_dir.name != "raw":
-                    raise ValueError(
-                        f"--demo serves the bank API from the folder above --data-dir, which must be named raw "
-                        f"(got {args.data_dir}); or start `bankwh api serve` and pass --api-url"
-                    )
-                # the API serves <root>/raw/surveys and <root>/api/fx_rates.csv: the generator's layout
-                api_server = start_server(args.data_dir.parent)
-                api_url = api_server[0].url
-                print(f"bank API serving {args.data_dir.parent} at {api_url}", flush=True)
-        prefect_local.start(log=lambda line: print(line, flush=True))
+    if args.demo:
+        _prepare_demo(args)
+    log_file = project_path("logs", "bankwh-run.log")
+    with prefect_local.project_api(log=lambda line: print(line, flush=True)), quiet_console(log_file):
         from orchestration.flows import nightly
-        from orchestration.summary import format_summary
 
         flow = nightly.with_options(timeout_seconds=args.timeout) if args.timeout else nightly
         limits = {"dbt_timeout_s": args.dbt_timeout} if args.dbt_timeout else {}
@@ -119,20 +107,66 @@ def _run(args: argparse.Namespace) -> int:
             run_dbt=not args.no_dbt,
             export=not args.no_export,
             data_dir=str(args.data_dir),
-            api_url=api_url,
+            api_url=args.api_url,
             delta_root=str(args.delta_root),
             wait_for_lock=not args.no_wait,
+            demo=args.demo,  # the flow serves the demo bank's API itself when no --api-url is given
             return_state=True,
         )
-    finally:
-        if api_server is not None:
-            from bank_sim.api.server import stop_server
+    from orchestration.summary import format_summary
 
-            stop_server(*api_server)
-        # in order, before the interpreter exits: the run's events and logs, then the temporary server
-        prefect_local.stop()
     summary = state.result()  # re-raises the flow's failure (blocked gate, failed ingest) for a clear message
     if not summary.get("logged"):  # the flow logs its summary; print it when the run log did not show it
         print(format_summary(summary))
-    print(f"bankwh run: {summary['status']} in {time.perf_counter() - started:.1f} s")
+    print(f"bankwh run: {summary['status']} in {time.perf_counter() - started:.1f} s (every line in {log_file})")
     return 0
+
+
+#: Prefect's own lines that say nothing a reader of the console needs: a step that finished as expected.
+ROUTINE = ("Finished in state Completed(", "Created task run", "Executing '", "Created subflow run", "Beginning ")
+
+
+class _Console(logging.Filter):
+    """Keeps routine lines off the console: per-node dbt lines (marked by the flow) and steps that completed."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "bankwh_detail", False):
+            return False
+        return not (record.levelno <= logging.INFO and str(record.msg).startswith(ROUTINE))
+
+
+@contextmanager
+def quiet_console(log_file: Path) -> Iterator[None]:
+    """While the run lasts: the console shows progress ("N of M nodes"), warnings, failures and the summary; the
+    log file gets every line of the run (each dbt node, each task's state), as the Prefect UI does.
+
+    Why: a night is hundreds of nodes; one console line each ("Finished in state Completed()") buried the few
+    lines that matter.
+    """
+    from prefect.logging.configuration import ensure_logging_setup
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    ensure_logging_setup()
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    to_file = logging.FileHandler(log_file, encoding="utf-8")
+    to_file.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s %(message)s"))
+    loggers = [logging.getLogger(name) for name in ("prefect.flow_runs", "prefect.task_runs", "bankwh")]
+    console = _Console()
+    consoles = [  # Prefect's console handler sits on the root logger, where the run's records propagate
+        handler
+        for logger in (logging.getLogger(), *loggers)
+        for handler in logger.handlers
+        if isinstance(handler, PrefectConsoleHandler)
+    ]
+    for handler in consoles:
+        handler.addFilter(console)
+    for logger in loggers:
+        logger.addHandler(to_file)
+    try:
+        yield
+    finally:
+        for logger in loggers:
+            logger.removeHandler(to_file)
+        for handler in consoles:
+            handler.removeFilter(console)
+        to_file.close()

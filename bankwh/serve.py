@@ -4,10 +4,7 @@ when none is configured (schedules need a server's scheduler)."""
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +18,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Serve the nightly flow on this machine with the schedule of the `nightly` deployment in prefect.yaml "
             "(cron 0 2 * * *, Europe/Paris unless overridden). Runs until interrupted; at most one run at a time. "
-            "Without PREFECT_API_URL a local Prefect server (state under .warehouse/prefect, UI on --port) is "
-            "started beside it, because schedules need a server's scheduler."
+            "Without PREFECT_API_URL it uses the project's Prefect server (state under .warehouse/prefect, the "
+            "same as `bankwh run`; UI on --port), starting it when it is not running, because schedules need a "
+            "server's scheduler."
         ),
     )
     serve.add_argument("--cron", help="override the cron expression of prefect.yaml")
@@ -31,8 +29,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     serve.add_argument(
         "--port",
         type=int,
-        default=4200,
-        help="port of the local Prefect server started when PREFECT_API_URL is not set (default 4200)",
+        default=None,
+        help="port of the project's Prefect server when PREFECT_API_URL is not set and it is not running yet "
+        "(default 4200)",
+    )
+    serve.add_argument(
+        "--demo",
+        action="store_true",
+        help="nights of the demo bank (data/raw, from `bankwh run --demo`): each run serves its bank API itself",
     )
     serve.set_defaults(func=_serve)
 
@@ -63,65 +67,44 @@ def schedule_of(deployment: dict[str, Any], cron: str | None = None, timezone: s
     return Cron(cron or base["cron"], timezone=timezone or base.get("timezone") or "UTC")
 
 
-@contextmanager
-def local_prefect_server(port: int) -> Iterator[str]:
-    """A Prefect server on 127.0.0.1:`port` for as long as the block runs (its scheduler creates the runs)."""
-    import subprocess
-    import time
-    import urllib.request
+def _prefect_command() -> str:
+    """The `prefect` executable beside this Python (a new shell may not have the virtualenv on its PATH)."""
+    beside = Path(sys.executable).parent / "prefect"
+    return str(beside) if beside.exists() else "prefect"
 
-    home = project_path(".warehouse", "prefect")
-    home.mkdir(parents=True, exist_ok=True)
-    url = f"http://127.0.0.1:{port}/api"
-    log_path = home / "server.log"
-    env = dict(os.environ, PREFECT_HOME=str(home))
-    with log_path.open("ab") as log_file:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                urllib.request.urlopen(url + "/health", timeout=2).read()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(
-                        f"the local Prefect server did not start on port {port}; see {log_path}"
-                    ) from None
-                time.sleep(1)
-        print(f"local Prefect server at {url} (UI http://127.0.0.1:{port}, log {log_path})")
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+
+def run_now_command(url: str, deployment: str) -> str:
+    """The shell command that runs a night now, from any shell: the API named, since a new shell has no
+    PREFECT_API_URL (without it, Prefect would ask a temporary server of its own that knows no deployment)."""
+    return f"PREFECT_API_URL={url} {_prefect_command()} deployment run 'nightly/{deployment}'"
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from orchestration import prefect_local
+
+    prefect_local.quiet_defaults()
     deployment = load_deployment(args.config)
     schedule = schedule_of(deployment, args.cron, args.timezone)
-    with ExitStack() as stack:
-        if not os.environ.get("PREFECT_API_URL"):
-            from prefect.settings import PREFECT_API_URL, temporary_settings
-
-            url = stack.enter_context(local_prefect_server(args.port))
-            stack.enter_context(temporary_settings({PREFECT_API_URL: url}))
+    parameters = dict(deployment.get("parameters") or {})
+    if args.demo:
+        landing = project_path("data", "raw")
+        if not (landing / "manifest.json").is_file():
+            raise FileNotFoundError(f"no demo bank in {landing}: run `bankwh run --demo` (or `bankwh generate`) first")
+        parameters["demo"] = True
+    port = args.port or prefect_local.DEFAULT_PORT
+    with prefect_local.project_api(log=print, port=port, require_port=args.port is not None) as url:
         from orchestration.flows import nightly
 
-        print(f"serving nightly on cron {schedule.cron!r} ({schedule.timezone}); Ctrl-C stops")
+        print(f"serving nightly on cron {schedule.cron!r} ({schedule.timezone})"
+              + (", the demo bank's API served by each run" if args.demo else "") + "; Ctrl-C stops")  # fmt: skip
+        print(f"run a night now, from any shell:\n  {run_now_command(url, deployment['name'])}", flush=True)
         nightly.serve(
             name=deployment["name"],
             schedules=[schedule],
-            parameters=deployment.get("parameters") or {},
+            parameters=parameters,
             tags=deployment.get("tags") or [],
             description=deployment.get("description"),
             limit=1,
+            print_starting_message=False,
         )
     return 0

@@ -1,6 +1,7 @@
 """The `nightly` Prefect flow: ingest → source freshness → dbt build → alerts and history → publish gate → Delta
 export → publish. Wiring only: the steps are the tasks of orchestration/tasks.py, the dbt build is
-orchestration/transform.py, the report is orchestration/summary.py.
+orchestration/transform.py, the report is orchestration/summary.py, what the UI shows of a night is
+orchestration/artifacts.py.
 
 Write–audit–publish: dbt writes tonight's marts into a candidate schema and tests them there; only a night whose
 error-severity tests all passed is exported to Delta and switched on in PostgreSQL (publishing/publish.py), so
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import os
 import time
+from contextlib import nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,13 +27,14 @@ from typing import Any
 from prefect import flow, get_run_logger
 from prefect.states import Failed
 
-from orchestration import quality, quality_report, transform
+from orchestration import artifacts, quality, quality_report, transform
 from orchestration import summary as report
 from orchestration.tasks import (
     ALL_SOURCES,
     check_freshness,
     connect_warehouse,
     default_sources,
+    demo_bank_api,
     ensure_raw_tables,
     export_delta,
     ingest_api,
@@ -65,7 +68,14 @@ def dbt_build(
     context = FlowRunContext.get()
     limit = context.flow.timeout_seconds if context and context.flow else None
     args = transform.build_args(full_refresh, select, project_dir, profiles_dir, target_dir)
-    return transform.run_build(args, get_run_logger().info, limit)
+    logger = get_run_logger()
+    return transform.run_build(
+        args,
+        logger.info,
+        limit,
+        detail=lambda line: logger.info(line, extra=transform.DETAIL),
+        target_dir=target_dir or project_dir / "target",
+    )
 
 
 @flow(name="nightly", log_prints=True, timeout_seconds=RUN_TIMEOUT_S)
@@ -86,6 +96,7 @@ def nightly(
     wait_for_lock: bool = True,
     lock_timeout_s: float = 6 * 3600,
     dbt_timeout_s: float = DBT_TIMEOUT_S,
+    demo: bool = False,
 ) -> dict[str, Any] | Any:
     """Ingest the sources, build and test tonight's marts with dbt, and publish them (write–audit–publish).
 
@@ -99,7 +110,8 @@ def nightly(
     Paths default to the project directory (warehouse/project.py): data/raw, data/delta, .dlt/pipelines.
     dbt_project_dir: the dbt project (default $BANKWH_DBT_PROJECT_DIR, else the project directory).
     dbt_target_dir: dbt's target folder (default <project>/target). dbt_timeout_s: time limit of the dbt build. The
-    run's own limit is RUN_TIMEOUT_S (`nightly.with_options`).
+    run's own limit is RUN_TIMEOUT_S (`nightly.with_options`). demo: a night of the simulated bank: when no API URL
+    is given (api_url, BANKWH_API_URL), the run serves the demo bank's API itself from the landing folder's parent.
     """
     from prefect.runtime import flow_run
 
@@ -132,21 +144,20 @@ def nightly(
         if "files" in sources:
             summary["ingest"]["files"] = ingest_files(wh, data_dir or str(home / "data" / "raw"), pipelines)
         if "api" in sources:
-            summary["ingest"]["api"] = ingest_api(
-                wh,
-                api_url or os.environ.get("BANKWH_API_URL"),
-                api_token or os.environ.get("BANKWH_API_TOKEN"),
-                pipelines,
-            )
+            url = api_url or os.environ.get("BANKWH_API_URL")
+            landing = data_dir or str(home / "data" / "raw")
+            with demo_bank_api(landing) if demo and not url else nullcontext(url) as url:
+                token = api_token or os.environ.get("BANKWH_API_TOKEN")
+                summary["ingest"]["api"] = ingest_api(wh, url, token, pipelines)
         if "berka" in sources:
             summary["ingest"]["berka"] = ingest_berka(wh, berka_dir)
         timed("ingest", started)
 
-        build, freshness, artifacts = None, None, None
+        build, freshness, artifacts_dir = None, None, None
         if run_dbt:
             project = Path(dbt_project_dir or os.environ.get("BANKWH_DBT_PROJECT_DIR") or home)
             target = Path(dbt_target_dir) if dbt_target_dir else None
-            artifacts = str(target or project / "target")
+            artifacts_dir = str(target or project / "target")
             os.environ[publish.SCHEMA_ENV] = candidate  # dbt_project.yml: the marts' schema
             started = time.perf_counter()
             freshness = check_freshness(str(project), str(home), dbt_target_dir, sources)
@@ -162,9 +173,9 @@ def nightly(
             )
             summary["dbt"] = report.dbt_summary(build)
             timed("dbt", started)
-            summary["alerts"] = send_alerts(wh, run_id, artifacts, freshness)
+            summary["alerts"] = send_alerts(wh, run_id, artifacts_dir, freshness)
         # before the gate, so a blocked night is history too
-        summary["history"] = record_history(wh, run_id, artifacts, summary["ingest"], freshness)
+        summary["history"] = record_history(wh, run_id, artifacts_dir, summary["ingest"], freshness)
         if build is not None:
             summary["quality"] = quality.check_quality(wh, run_id, candidate)
             try:
@@ -172,6 +183,7 @@ def nightly(
             except gate.PublishBlocked as blocked:
                 summary["status"] = "blocked"
                 summary["report"] = quality_report.write_report(wh, run_id, summary)
+                artifacts.publish_night(summary, artifacts_dir)
                 logger.error(report.format_summary(summary))
                 # an expected verdict, not a crash: the run ends Failed with the gate's message, no traceback
                 return Failed(message=str(blocked), data=blocked)
@@ -195,6 +207,7 @@ def nightly(
             timed("export", started)
         summary["status"] = "published" if export and build is not None else ("exported" if export else "built")
         summary["report"] = quality_report.write_report(wh, run_id, summary)
+        artifacts.publish_night(summary, artifacts_dir)
         logger.info(report.format_summary(summary))
         summary["logged"] = True
     return summary

@@ -180,8 +180,23 @@ def project_api(
             drain()
         return
     home = prefect_home()
+    with server(home, port, require_port, log) as url:
+        log(f"Prefect UI: {url.removesuffix('/api')} (runs kept in {home})")
+        with _api_url(url):
+            try:
+                yield url
+            finally:
+                drain()
+
+
+@contextmanager
+def server(
+    home: Path, port: int | None = None, require_port: bool = False, log: Callable[[str], None] = print
+) -> Iterator[str]:
+    """The API URL of the Prefect server of `home`, running for at least as long as the block: the one already
+    running, else one started here. This process's Prefect settings are left alone (see project_api)."""
     home.mkdir(parents=True, exist_ok=True)
-    user = _lock(home / "users.lock", shared=True)  # held while this command uses the server
+    user = _lock(home / "users.lock", shared=True)  # held while this block uses the server
     try:
         with _held(home / "start.lock"):
             url = running_server(home)
@@ -192,12 +207,7 @@ def project_api(
                         raise RuntimeError(f"port {wanted} is taken by another program; choose another with --port")
                     wanted = _free_port()
                 url = _start(home, wanted, log)
-        log(f"Prefect UI: {url.removesuffix('/api')} (runs kept in {home})")
-        with _api_url(url):
-            try:
-                yield url
-            finally:
-                drain()
+        yield url
     finally:
         user.close()
 
@@ -213,11 +223,19 @@ def _held(path: Path) -> Iterator[None]:
 
 @contextmanager
 def _api_url(url: str) -> Iterator[None]:
-    """PREFECT_API_URL for this process's Prefect client and for the processes it starts (a served run)."""
+    """PREFECT_API_URL for this process's Prefect client, its background threads (events, logs) and the processes
+    it starts (a served run).
+
+    Why the global settings are refreshed too: Prefect read the environment when it was imported, and its event
+    and log threads do not see a `temporary_settings` block of the main thread; left alone, they would start a
+    temporary server of their own and tonight's events and logs would land there.
+    """
+    from prefect.context import refresh_global_settings_context
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     previous = os.environ.get("PREFECT_API_URL")
     os.environ["PREFECT_API_URL"] = url
+    refresh_global_settings_context()
     try:
         with temporary_settings({PREFECT_API_URL: url}):
             yield
@@ -226,6 +244,7 @@ def _api_url(url: str) -> Iterator[None]:
             os.environ.pop("PREFECT_API_URL", None)
         else:
             os.environ["PREFECT_API_URL"] = previous
+        refresh_global_settings_context()
 
 
 def drain(timeout_s: float = 30) -> None:

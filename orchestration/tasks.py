@@ -1,20 +1,23 @@
 """The Prefect tasks of the nightly flow: connect, ingest each source, check source freshness, alert, record the
-night's history, export to Delta, publish.
+night's history, export to Delta, publish; and the demo bank's API for a demo night.
 
 Each task is a thin wrapper that gives a step of `ingest`, `publishing` or `monitoring` its timeout, its retry policy
 (orchestration/retries.py) and the run's logger; the flow (orchestration/flows.py) only wires them together.
+Imports are absolute: a worker loads the flow from its file, and a module of this package must import the same way
+whichever way it was reached.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from prefect import get_run_logger, task
 
-from .retries import RETRY, RETRY_DB
+from orchestration.retries import RETRY, RETRY_DB
 
 ALL_SOURCES = ("files", "api", "berka")
 #: The dbt sources each ingest source loads: tonight's freshness check covers what tonight ingested.
@@ -116,6 +119,31 @@ def ingest_api(wh, base_url: str | None, token: str | None, pipelines_dir: str |
     return run_api_ingest(wh, base_url, token, pipelines_dir, log=get_run_logger().info)
 
 
+@contextmanager
+def demo_bank_api(landing_dir: str) -> Iterator[str]:
+    """The simulated bank's HTTP API, served from this process for as long as the block runs; its URL.
+
+    Why here: a demo night needs the bank API, and whatever runs the night (`bankwh run --demo`, a run that
+    `bankwh serve --demo` or a worker started with the parameter demo=true) must not depend on a second command
+    started beside it. The API serves the generator's layout: `<root>/raw` (the landing files, surveys among them)
+    and `<root>/api/fx_rates.csv`, so the landing folder must be `<root>/raw`.
+    """
+    from bank_sim.api.server import start_server, stop_server
+
+    landing = Path(landing_dir)
+    if landing.name != "raw" or not (landing.parent / "api").is_dir():
+        raise ValueError(
+            f"the demo bank API serves the folder above the landing folder, which must be <root>/raw beside "
+            f"<root>/api (the generator's layout; got {landing}); or set BANKWH_API_URL to a running bank API"
+        )
+    server = start_server(landing.parent)
+    get_run_logger().info("demo bank API serving %s at %s", landing.parent, server[0].url)
+    try:
+        yield server[0].url
+    finally:
+        stop_server(*server)
+
+
 @task(name="ingest-berka", timeout_seconds=3600, **RETRY)
 def ingest_berka(wh, berka_dir: str | None) -> dict[str, Any]:
     from ingest.berka_pipeline import default_berka_dir, run_berka_ingest
@@ -198,8 +226,7 @@ def check_freshness(
     import json
 
     from monitoring import freshness_from
-
-    from . import transform
+    from orchestration import transform
 
     logger = get_run_logger()
     target = Path(target_dir) if target_dir else Path(project_dir) / "target"

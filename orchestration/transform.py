@@ -1,10 +1,13 @@
-"""The nightly dbt build in this process: dbt's runner with a progress callback, one Prefect event per node and a
-table artifact of every node, so the Prefect UI shows the build without a task per node.
+"""The nightly dbt build in this process: dbt's runner with a progress callback, one Prefect event per node, and in
+the UI a Markdown summary by layer, a table artifact of every node and one task per failing node.
 
 Why a callback and not one Prefect task per node: the per-node tasks of prefect-dbt ran in daemon threads that
 were still reporting their states when the process exited, which aborted the interpreter ("FATAL: exception not
-rethrown", exit 134) after a good night, and their state round-trips made the build several times slower than
-plain `dbt build`. (Not named dbt_*: a worker puts this folder on sys.path, where dbt imports such modules.)
+rethrown", exit 134) after a good night, and their state round-trips made the build 2.4 times as slow as plain
+`dbt build`; 610 task bars were also no way to find the one that failed. The build's subflow now holds a task only
+for what failed, named after the node (its message and owners in the task's state), beside the summary artifact.
+Every node still has its log line (the run log in the UI and the command's log file, not its console) and its
+event. (Not named dbt_*: a worker puts this folder on sys.path, where dbt imports such modules.)
 """
 
 from __future__ import annotations
@@ -15,16 +18,29 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from prefect import task
+from prefect.states import Failed, State
+
 from orchestration import privacy
 from publishing import gate
 
+#: The `extra` of a per-node log line: kept in the UI and the log file, left off the console (bankwh/run.py).
+DETAIL = {"bankwh_detail": True}
+
 
 class DbtProgress:
-    """dbt callback: one log line per failure or warning, and "N of M nodes" at every tenth of the build."""
+    """dbt callback: one log line per failure or warning, "N of M nodes" at every tenth of the build, and one
+    `detail` line per node (for the log file and the UI, kept off the console)."""
 
-    def __init__(self, log: Callable[[str], None], emit: Callable[[dict[str, Any]], None] | None = None):
+    def __init__(
+        self,
+        log: Callable[[str], None],
+        emit: Callable[[dict[str, Any]], None] | None = None,
+        detail: Callable[[str], None] | None = None,
+    ):
         self.log = log
         self.emit = emit
+        self.detail = detail
         self.total = 0
         self.done = 0
         self.failed = 0
@@ -61,6 +77,8 @@ class DbtProgress:
         }
         self.nodes.append(node)
         self.done += 1
+        if self.detail is not None:
+            self.detail(f"dbt {self.done}/{max(self.total, self.done)} {status} {info.unique_id} ({node['seconds']} s)")
         if status in gate.BLOCKING_TEST_STATUSES | {"warn"}:
             self.failed += status != "warn"
             self.log(f"dbt {status.upper():<5} {info.unique_id}: {node['message']}")
@@ -110,15 +128,22 @@ def build_args(
     return args
 
 
-def run_build(args: list[str], log: Callable[[str], None], limit: float | None) -> gate.BuildResult:
-    """Run `dbt build` with progress, events and the node artifact; the gate's view of its results.
+def run_build(
+    args: list[str],
+    log: Callable[[str], None],
+    limit: float | None,
+    detail: Callable[[str], None] | None = None,
+    target_dir: Path | None = None,
+) -> gate.BuildResult:
+    """Run `dbt build` with progress, events and the build's artifacts; the gate's view of its results.
 
     `limit` is the enclosing flow's time limit: Prefect stops a flow at its limit by raising inside it, which dbt
-    reports as its own failure, so past the limit the error becomes a TimeoutError naming the limit.
+    reports as its own failure, so past the limit the error becomes a TimeoutError naming the limit. `detail` gets
+    one line per node; `target_dir` is where dbt writes manifest.json and run_results.json (the failures' owners).
     """
     from dbt.cli.main import dbtRunner
 
-    progress = DbtProgress(log, emit_node_event)
+    progress = DbtProgress(log, emit_node_event, detail)
     started = time.monotonic()
 
     def over_time(error: object) -> TimeoutError | None:
@@ -141,9 +166,38 @@ def run_build(args: list[str], log: Callable[[str], None], limit: float | None) 
         # Prefect's interruption can land in code that swallows it (a finalizer), not in dbt: the limit still holds
         raise TimeoutError(f"dbt build ran past its time limit of {limit:g} s")
     results = gate.from_dbt_result(res)
-    log(f"dbt build finished in {time.monotonic() - started:.1f} s: {progress.done} nodes, {progress.failed} failed")
-    node_artifact(progress)
+    seconds = time.monotonic() - started
+    log(f"dbt build finished in {seconds:.1f} s: {progress.done} nodes, {progress.failed} failed")
+    publish_build(progress, target_dir, seconds)
     return gate.BuildResult(results, invocation_id=gate.invocation_id(res) or progress.invocation_id)
+
+
+#: Failing nodes that get a task of their own in the build's subflow; the rest are counted in one more task.
+MOST_FAILURE_TASKS = 25
+
+
+def publish_build(progress: DbtProgress, target_dir: Path | None, seconds: float) -> None:
+    """The build in the UI: the Markdown summary (layers, failures with owners), the table of every node, and one
+    failed task per failing node (a lost database fails hundreds: the first MOST_FAILURE_TASKS, then one task
+    counting the others)."""
+    from orchestration import artifacts
+
+    failures, _ = artifacts.failures_with_owners(target_dir)
+    artifacts.publish_dbt(progress.nodes, target_dir, seconds, failures)
+    node_artifact(progress)
+    for finding in failures[:MOST_FAILURE_TASKS]:
+        owners = ", ".join(owner.label() for owner in finding.owners) or "unowned"
+        failed_node(finding.status, finding.name, finding.unique_id, finding.message, owners, return_state=True)
+    if len(failures) > MOST_FAILURE_TASKS:
+        rest = len(failures) - MOST_FAILURE_TASKS
+        failed_node("failed", f"{rest} more nodes", "", f"see the artifact {artifacts.DBT_KEY}", "", return_state=True)
+
+
+@task(name="dbt-failed", task_run_name="{status} {name}", timeout_seconds=60)
+def failed_node(status: str, name: str, unique_id: str, message: str, owners: str) -> State:
+    """A node that failed, as a Failed task in the build's subflow: its name in the timeline, the cause and the
+    owners in its state message. It ran inside dbt already; this task only shows it."""
+    return Failed(message=f"{unique_id}: {message}" + (f" (owners: {owners})" if owners else ""))
 
 
 def freshness_args(

@@ -491,7 +491,8 @@ def test_dbt_build_stops_at_its_time_limit(prefect_harness, clean_env, sales_db,
 
 class FlakyProxy:
     """A real TCP listener on 127.0.0.1 that closes its first `drop` connections at once and pipes every later
-    one to the PostgreSQL server: to the client, a server that refused once and then came back."""
+    one to the PostgreSQL server (over TCP, or its Unix socket): to the client, a server that refused once and then
+    came back."""
 
     def __init__(self, target_host: str, target_port: int, drop: int = 1):
         import socket
@@ -518,7 +519,12 @@ class FlakyProxy:
                 client.close()
                 continue
             self.proxied += 1
-            upstream = socket.create_connection(self.target)
+            host, port = self.target
+            if host.startswith("/"):  # a socket directory (the embedded server listens on a Unix socket)
+                upstream = socket.socket(socket.AF_UNIX)
+                upstream.connect(f"{host}/.s.PGSQL.{port}")
+            else:
+                upstream = socket.create_connection(self.target)
             for src, dst in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pipe, args=(src, dst), daemon=True).start()
 
