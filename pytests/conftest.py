@@ -29,7 +29,7 @@ os.environ.setdefault("BANKWH_MARTS_SCHEMA", "marts")
 
 #: The tiers, decided here in one place. `slow` tests build the whole warehouse or run the night end to end
 #: (`make test-fast` leaves them out for the edit–test loop; `make test`, which CI runs, keeps them).
-SLOW_MODULES = {"test_pipeline_e2e", "test_berka", "test_conformed_figures", "test_monitoring_history"}
+SLOW_MODULES = {"test_pipeline_e2e", "test_berka", "test_conformed_figures", "test_monitoring_history", "test_faults"}
 #: Fixtures that build the whole warehouse: a test using one is slow (the manifest rules on `dbt parse` are not).
 SLOW_FIXTURES = {"built", "catalogued", "quality_night"}
 SLOW_TESTS = {
