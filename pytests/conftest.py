@@ -30,6 +30,8 @@ os.environ.setdefault("BANKWH_MARTS_SCHEMA", "marts")
 #: The tiers, decided here in one place. `slow` tests build the whole warehouse or run the night end to end
 #: (`make test-fast` leaves them out for the edit–test loop; `make test`, which CI runs, keeps them).
 SLOW_MODULES = {"test_pipeline_e2e", "test_berka", "test_conformed_figures", "test_monitoring_history", "test_faults"}
+#: The deployment path and the Prefect UI: a Prefect server with its UI, a worker and nights from the deployment.
+SLOW_MODULES |= {"test_deploy", "test_prefect_ui"}
 #: Fixtures that build the whole warehouse: a test using one is slow (the manifest rules on `dbt parse` are not).
 SLOW_FIXTURES = {"built", "catalogued", "quality_night"}
 SLOW_TESTS = {
