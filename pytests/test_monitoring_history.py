@@ -97,6 +97,7 @@ def test_three_nights_accumulate_history_and_a_stale_source_is_alerted(
     os.environ["BANKWH_ALERT_WEBHOOK_URL"] = posts.url
     params = dict(sources=[], database=feeds_db.database, dbt_project_dir=str(feeds_project),
                   delta_root=str(tmp_path / "delta"))  # fmt: skip
+    _land_one_transactions_file(feeds_db)  # so each night's reconciliation has a file to account for
 
     # night 1: green, with a stale source that is alerted but does not block
     first = nightly(**params, return_state=True)
@@ -150,6 +151,38 @@ def test_three_nights_accumulate_history_and_a_stale_source_is_alerted(
     (message,) = _rows(feeds_db, "select message from monitoring.source_freshness where table_name = 'absent' "
                                  "and run_id = %s", runs[0])[0]  # fmt: skip
     assert 'relation "src.absent" does not exist' in message
+
+    # the quality checks of each night (orchestration/quality.py) accumulate beside the rest, nothing overwritten
+    steps = _rows(feeds_db, "select run_id, to_table, rows_in, rows_out, explained_rows, unexplained_rows from "
+                            "monitoring.reconciliation where entity = 'transactions' order by recorded_at")  # fmt: skip
+    assert steps == [(run, "raw_core_banking.transactions", 3, 2, 1, 0) for run in runs]
+    assert [summary["quality"]["unexplained_rows"] for summary in (first.result(), third.result())] == [0, 0]
+
+
+def _land_one_transactions_file(wh) -> None:
+    """A landing file of three lines as the file ingest leaves it: two rows in raw, one line quarantined, the
+    ledger row that counts them."""
+    from ingest.raw_tables import ensure_raw_tables
+
+    ensure_raw_tables(wh, log=lambda *_: None)
+    name = "transactions/2025-01-01.csv"
+    with wh.cursor() as cur:
+        cur.execute(
+            "insert into raw_core_banking._file_loads (file_name, entity, content_sha256, encoding, lines_in, "
+            "rows_loaded, rows_quarantined, load_id, loaded_at) values (%s, 'transactions', 'abc', 'utf-8', 3, 2, 1, "
+            "'load-1', now())",
+            (name,),
+        )
+        cur.execute(
+            "insert into raw_core_banking.transactions (transaction_id, _file_name, _line_number, _dlt_load_id, "
+            "_loaded_at) values ('T1', %s, 2, 'load-1', now()), ('T2', %s, 4, 'load-1', now())",
+            (name, name),
+        )
+        cur.execute(
+            "insert into raw_core_banking._quarantine (file_name, line_number, raw_line, reason, _loaded_at, "
+            "_dlt_load_id) values (%s, 3, 'T1b,broken', 'too_few_columns', now(), 'load-1')",
+            (name,),
+        )
 
 
 def test_ingest_files_history_keeps_each_nights_files_and_never_overwrites(fresh_db):
