@@ -6,7 +6,8 @@ for a build run by the nightly flow, by `bankwh build` or by hand.
 
 Owners are what the project declares in dbt, read in this order for the failing node:
 
-1. `meta.owner` (a name) and `meta.owner_email` on the node itself;
+1. `meta.owner` (a name) and `meta.owner_email` on the node itself (a source table: or on its source; every source
+   and seed of the project declares one);
 2. for a test: the owners of what it tests (`attached_node`, or every node in its `depends_on`), so a test on a
    model with its own `meta.owner` reaches that owner rather than the group it inherits;
 3. the owner (`name`, `email`) of the dbt group the node belongs to (`group:` config, groups in `models/_groups.yml`);
@@ -137,7 +138,10 @@ def owners_of(manifest: dict, unique_id: str) -> tuple[Owner, ...]:
 
 
 def _meta_owner(node: dict[str, Any]) -> Owner | None:
-    meta = {**(node.get("meta") or {}), **((node.get("config") or {}).get("meta") or {})}
+    """The owner in the node's meta; a source table without one of its own takes its source's (`source_meta`, the
+    meta written on the source rather than under its config, which dbt does not pass down to the tables)."""
+    meta = {**(node.get("source_meta") or {}), **(node.get("meta") or {}),
+            **((node.get("config") or {}).get("meta") or {})}  # fmt: skip
     owner = meta.get("owner")
     return Owner(str(owner), meta.get("owner_email")) if owner else None
 

@@ -204,3 +204,19 @@ def test_a_stale_source_alerts_its_owner_by_email(quality_night: QualityNight, m
     (message,) = mailbox.to(CORE_OWNER)
     body = message.get_content()
     assert "core_banking.fraud_labels freshness" in body and f"Core banking team <{CORE_OWNER}>" in body
+
+
+def test_a_source_table_takes_its_sources_owner_unless_it_declares_its_own() -> None:
+    """Owners written on the source itself (dbt's `source_meta`) reach its tables; a table's own meta wins."""
+    from monitoring.findings import Owner, owners_of
+
+    feeds = {"owner": "Feeds team", "owner_email": "feeds@example.org"}
+    manifest = {"sources": {
+        "source.p.feeds.rates": {"resource_type": "source", "source_meta": feeds, "meta": {}, "config": {"meta": {}}},
+        "source.p.feeds.sales": {"resource_type": "source", "source_meta": feeds,
+                                 "config": {"meta": {"owner": "Sales desk", "owner_email": "sales@example.org"}}},
+        "source.p.other.x": {"resource_type": "source", "meta": {}, "config": {}},
+    }}  # fmt: skip
+    assert owners_of(manifest, "source.p.feeds.rates") == (Owner("Feeds team", "feeds@example.org"),)
+    assert owners_of(manifest, "source.p.feeds.sales") == (Owner("Sales desk", "sales@example.org"),)
+    assert owners_of(manifest, "source.p.other.x") == ()
