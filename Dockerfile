@@ -31,10 +31,10 @@ RUN pip install --no-deps -c constraints.txt . \
     && bankwh --help >/dev/null && prefect --version >/dev/null && dbt --version >/dev/null
 
 # A user without privileges owns what the services write: dbt's target/ and logs/, dlt's pipelines, the landing,
-# API, Delta and report folders (named volumes mounted there start with this ownership).
+# API, Delta and report folders and Prefect's home (named volumes mounted there start with this ownership).
 RUN useradd --create-home --uid 10001 --user-group bankwh \
-    && mkdir -p data/raw data/api data/delta data/reports data/berka target logs .dlt/pipelines \
-    && chown -R bankwh:bankwh /opt/bankwh
+    && mkdir -p data/raw data/api data/delta data/reports data/berka target logs .dlt/pipelines /var/lib/prefect \
+    && chown -R bankwh:bankwh /opt/bankwh /var/lib/prefect
 USER bankwh
 
 EXPOSE 4200 8080 8501 8765

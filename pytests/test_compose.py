@@ -348,6 +348,16 @@ def test_the_image_installs_the_locked_project_at_build_time_and_runs_unprivileg
     assert users and users[-1] not in ("root", "0"), "the services run as a user without privileges"
     assert re.search(r"BANKWH_PROJECT_DIR=" + str(HOME), dockerfile)
 
+    # every named volume a service of the image writes is a folder the image creates for its user, so the volume
+    # starts owned by that user and not by root
+    created = {HOME / path for line in re.findall(r"mkdir -p ([^\n&\\]+)", dockerfile) for path in line.split()}
+    assert re.search(r"chown -R bankwh:bankwh " + str(HOME), dockerfile)
+    config = yaml.safe_load(COMPOSE.read_text())
+    for name, service in _image_services(config).items():
+        for target, source in _mounts(service).items():
+            if source in config["volumes"]:
+                assert target in created, f"{name}: the image does not create {target} for its user"
+
     patterns = [line.strip() for line in (PROJECT_ROOT / ".dockerignore").read_text().splitlines()
                 if line.strip() and not line.startswith("#")]  # fmt: skip
     for secret_or_local in (".env", ".venv/bin/python", ".warehouse/pg", "data/raw/x.csv", "target/manifest.json"):
