@@ -52,6 +52,13 @@ def test_results(rows: list[dict[str, Any]], nights: list[Night]) -> go.Figure |
             hovertext=["" if c is None or status == "pass" else c["names"] for c in cells],
             hovertemplate=f"%{{y}} {status}<br>%{{hovertext}}<extra></extra>",
         )
+    # a handful of failures on top of hundreds of passing tests is a sliver: name the count above the bar
+    for n, label in zip(nights, labels, strict=True):
+        bad = sum(counts[(n.run_id, s)]["tests"] for s in ("fail", "error") if (n.run_id, s) in counts)
+        if bad:
+            total = sum(r["tests"] for r in rows if r["run_id"] == n.run_id)
+            fig.add_annotation(x=label, y=total, text=f"{bad} failed", showarrow=False, yshift=10,
+                               font=dict(color=RED))  # fmt: skip
     fig.update_layout(barmode="stack", yaxis_title="dbt tests", **LAYOUT)
     return fig
 
