@@ -115,8 +115,8 @@ def from_env(environ: dict[str, str] | None = None) -> Warehouse:
     )
 
 
-def ensure_database(wh: Warehouse) -> None:
-    """Create the warehouse database when the server does not have it yet."""
+def ensure_database(wh: Warehouse) -> bool:
+    """Create the warehouse database when the server does not have it yet; True when it was created."""
     import psycopg2
     from psycopg2 import sql
 
@@ -131,8 +131,10 @@ def ensure_database(wh: Warehouse) -> None:
     try:
         with conn.cursor() as cur:
             cur.execute("select 1 from pg_database where datname = %s", (wh.database,))
-            if cur.fetchone() is None:
-                cur.execute(sql.SQL("create database {}").format(sql.Identifier(wh.database)))
+            if cur.fetchone() is not None:
+                return False
+            cur.execute(sql.SQL("create database {}").format(sql.Identifier(wh.database)))
+            return True
     finally:
         conn.close()
 
@@ -140,9 +142,10 @@ def ensure_database(wh: Warehouse) -> None:
 def resolve(start: bool = True, log=print) -> Warehouse:
     """The warehouse to use now: external when PGHOST is set, else the embedded server (started if needed).
 
-    With `start`, the database is created when missing and the least-privilege roles and their grants are brought
-    up to date in it (roles.ensure: once per process; on an external server whose user may not create roles, a
-    warning and the given user for every step).
+    With `start`, the database is created when missing, the least-privilege roles exist on the server, and a
+    database the warehouse created, or one `bankwh db roles` prepared, has their grants brought up to date
+    (roles.ensure: once per process; on an external server whose user may not create roles, a warning and the
+    given user for every step). A database created by someone else (a test's scratch database) is left as it is.
     """
     if uses_external_server():
         wh = from_env()
@@ -157,8 +160,8 @@ def resolve(start: bool = True, log=print) -> Warehouse:
             embedded=True,
         )
     if start:
-        ensure_database(wh)
-        roles.ensure(wh, log=log)
+        created = ensure_database(wh)
+        roles.ensure(wh, prepare=created, log=log)
     return wh
 
 

@@ -154,15 +154,21 @@ def dbt_env(wh) -> dict[str, str]:
     }
 
 
-def ensure(wh, log: Callable[[str], None] = print) -> None:
-    """`apply` once per process and database. On an external server whose user may not create roles or grant,
-    one warning line, and every step keeps the given user."""
+def ensure(wh, prepare: bool = False, log: Callable[[str], None] = print) -> None:
+    """Once per process and database: the roles exist on the server (dbt's `+grants` names them), and the
+    database's grants are brought up to date when `prepare` (the warehouse just created it) or when it was prepared
+    before. A database nobody prepared (a test's scratch database) keeps only the given user; `bankwh db roles`
+    prepares one. On an external server whose user may not create roles or grant: one warning line, and every step
+    keeps the given user."""
     import psycopg2
 
     if _key(wh) in _prepared:
         return
     try:
-        apply(wh)
+        if prepare or prepared(wh):
+            apply(wh)
+        else:
+            _ensure_roles(wh, {role: password(role, wh.embedded) for role in ROLES}, missing_only=True)
     except psycopg2.errors.InsufficientPrivilege as exc:
         if wh.embedded:
             raise
@@ -177,14 +183,20 @@ def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _ensure_roles(admin, passwords: dict[str, str | None]) -> list[str]:
-    """Create or update the four roles (cluster-wide, from the maintenance database, one process at a time)."""
+def _ensure_roles(admin, passwords: dict[str, str | None], missing_only: bool = False) -> list[str]:
+    """Create or update the four roles (cluster-wide, from the maintenance database, one process at a time);
+    `missing_only` creates the missing ones and leaves the others as they are."""
     done = []
     with admin.with_database("postgres").cursor(autocommit=False) as cur:
+        cur.execute("select count(*) from pg_roles where rolname = any(%s)", (list(ROLES),))
+        if missing_only and cur.fetchone()[0] == len(ROLES):
+            return done
         cur.execute("select pg_advisory_xact_lock(hashtext('bankwh.roles'))")
         for role in ROLES:
             cur.execute("select 1 from pg_roles where rolname = %s", (role,))
             verb = "alter" if cur.fetchone() else "create"
+            if missing_only and verb == "alter":
+                continue
             attributes = "login nosuperuser nocreatedb nocreaterole noreplication nobypassrls inherit"
             secret = passwords.get(role)
             if secret:
