@@ -26,6 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     serve.add_argument("--cron", help="override the cron expression of prefect.yaml")
     serve.add_argument("--timezone", help="override the schedule's time zone (IANA name, e.g. Europe/Paris)")
     serve.add_argument("--config", type=Path, default=None, help="prefect.yaml to read (default: the project's)")
+    serve.add_argument("--name", default="nightly", help="the deployment of prefect.yaml to serve (default nightly)")
     serve.add_argument(
         "--port",
         type=int,
@@ -83,7 +84,7 @@ def _serve(args: argparse.Namespace) -> int:
     from orchestration import prefect_local
 
     prefect_local.quiet_defaults()
-    deployment = load_deployment(args.config)
+    deployment = load_deployment(args.config, args.name)
     schedule = schedule_of(deployment, args.cron, args.timezone)
     parameters = dict(deployment.get("parameters") or {})
     if args.demo:
