@@ -10,6 +10,7 @@ from collections import defaultdict
 from typing import Any
 
 import plotly.graph_objects as go
+from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
 from .queries import VOLUME_METRICS, Night
@@ -24,6 +25,7 @@ STATUS_COLOURS = {
     "skipped": "#9e9e9e",
 }
 RED = "#c62828"
+PALETTE = qualitative.D3
 STATUS_ORDER = ("pass", "warn", "fail", "error", "runtime error", "skipped")
 #: Files with the most rejected rows shown on the by-file chart.
 TOP_FILES = 20
@@ -75,12 +77,14 @@ def volumes(rows: list[dict[str, Any]]) -> go.Figure | None:
     for r in rows:
         series[(r["metric"], r["segment"] or "all")].append(r)
     segments = {segment for _, segment in series}
+    order = sorted(segments)
     anomaly_shown = False
     for (metric, segment), points in sorted(series.items()):
         row = metrics.index(metric) + 1
         points.sort(key=lambda p: p["day"])
         days = [p["day"] for p in points]
         group, first = segment, row == 1  # one legend entry per segment; a click toggles it in every panel
+        colour = PALETTE[order.index(segment) % len(PALETTE)]  # the same segment, the same colour in every panel
         if any(p["expected_low"] is not None for p in points):
             fig.add_scatter(x=days, y=[p["expected_high"] for p in points], mode="lines", line_width=0,
                             legendgroup=group, showlegend=False, hoverinfo="skip", row=row, col=1,
@@ -89,7 +93,8 @@ def volumes(rows: list[dict[str, Any]]) -> go.Figure | None:
                             fill="tonexty", fillcolor="rgba(100,100,100,0.12)", legendgroup=group, showlegend=False,
                             hoverinfo="skip", row=row, col=1, visible=_shown(segment, segments))  # fmt: skip
         fig.add_scatter(x=days, y=[p["value"] for p in points], mode="lines+markers", marker_size=4,
-                        name=segment, legendgroup=group, showlegend=first, row=row, col=1,
+                        name=segment, legendgroup=group, showlegend=first, row=row, col=1, line_color=colour,
+                        marker_color=colour,
                         visible=_shown(segment, segments),
                         customdata=[[p["expected_low"], p["expected_high"]] for p in points],
                         hovertemplate=f"{segment} %{{x}}: %{{y}} (expected %{{customdata[0]}}–%{{customdata[1]}})"
