@@ -167,7 +167,7 @@ def _killed(run: Night) -> None:
     """SIGKILL the command; nothing of its process group may outlive it (the temporary Prefect server included)."""
     try:
         run.kill()
-        assert survivors(run.process.pid, run.prefect_home) == [], "left running after SIGKILL"
+        assert survivors(run.process.pid, run.marker) == [], "left running after SIGKILL"
     finally:
         run.cleanup()
 
@@ -290,7 +290,7 @@ def test_database_stopped_mid_run_is_one_line_then_rerun_gives_the_undisturbed_n
         stopped = bank.bankwh("db", "stop")
         assert stopped.returncode == 0, stopped.stderr
         code = run.finish()
-        assert survivors(run.process.pid, run.prefect_home) == [], "left running after the run ended"
+        assert survivors(run.process.pid, run.marker) == [], "left running after the run ended"
     finally:
         run.cleanup()
     assert code == 1, run.tail()
