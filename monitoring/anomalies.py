@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from .config import QualityConfig
 from .findings import UNOWNED, Finding, Findings, Owner
+from .reconciliation import built_tonight
 
 if TYPE_CHECKING:
     from psycopg2.extensions import connection as Connection
@@ -323,13 +324,14 @@ def check(conn: Connection, run_id: str, schema: str, config: QualityConfig | No
           owners: OwnerLookup = lambda _node: ()) -> tuple[list[Point], Findings]:  # fmt: skip
     """Check the marts of `schema` and tonight's files, record every point in monitoring.anomalies (committed
     here), and return the points with their alert findings. A schema without the facts (a project that does not
-    build them) checks the files only."""
+    build them), or whose facts tonight's build did not build, checks the files only."""
     config = config or QualityConfig.from_env()
     with conn, conn.cursor() as cur:
         cur.execute(DDL)
         points: list[Point] = []
         spans: dict[str, tuple[date, date]] = {}
-        if _exists(cur, f"{schema}.fact_transactions") and _exists(cur, f"{schema}.dim_products"):
+        facts = _exists(cur, f"{schema}.fact_transactions") and _exists(cur, f"{schema}.dim_products")
+        if facts and built_tonight(cur, run_id, "model.bank_warehouse.fact_transactions"):
             series, spans = read_volumes(cur, schema, config)
             points += volume_points(series, spans, config, "model.bank_warehouse.fact_transactions")
             if _exists(cur, f"{schema}.fact_fraud"):

@@ -170,11 +170,29 @@ def landing_steps(cur) -> list[Step]:
     return steps
 
 
-def transaction_steps(cur, schema: str) -> list[Step]:
-    """Raw → staging → marts for the transactions of each source system whose relations exist in `schema`."""
+def built_tonight(cur, run_id: str, node: str) -> bool:
+    """False when the night's recorded build (monitoring.dbt_node_results) ran without building `node` (it errored,
+    was skipped after an upstream failure, or was not selected): the candidate schema then holds an older night's
+    table, and comparing it with tonight's staging would report gaps that are no one's. True when the run recorded
+    no build at all (the checks called by hand, on whatever the schema holds)."""
+    if not _exists(cur, "monitoring.dbt_node_results"):
+        return True
+    cur.execute(
+        "select bool_or(unique_id = %s and status = 'success'), count(*) from monitoring.dbt_node_results "
+        "where run_id = %s",
+        (node, run_id),
+    )
+    built, recorded = cur.fetchone()
+    return bool(built) or not recorded
+
+
+def transaction_steps(cur, schema: str, run_id: str = "") -> list[Step]:
+    """Raw → staging → marts for the transactions of each source system whose relations exist in `schema`; the
+    step into the fact only when tonight's build built it (`built_tonight`)."""
     fact = f"{schema}.fact_transactions"
     if not _exists(cur, fact):
         return []
+    into_fact = built_tonight(cur, run_id, FACT_NODE)
     steps = []
     for system, t in TRANSACTIONS.items():
         if not all(_exists(cur, t[k]) for k in ("raw", "staging", "verdict")):
@@ -183,6 +201,8 @@ def transaction_steps(cur, schema: str) -> list[Step]:
         staged_rows, staged_amount = _one(cur, f"select count(*), coalesce(sum({t['amount']}), 0) from {t['staging']}")
         steps.append(Step(system, "transactions", "raw", "staging", t["raw"], t["staging"], raw_rows, staged_rows, 0,
                           explanation="staging flags rejected rows, keeps them", node=t["staging_node"]))  # fmt: skip
+        if not into_fact:
+            continue
         sql = f"""
             with fact as (
                 select transaction_id as id, amount, rows_delivered from {fact} where source_system = %s
@@ -236,7 +256,7 @@ def reconcile(conn: Connection, run_id: str, schema: str,
     (committed here), and return them with their alert findings."""
     with conn, conn.cursor() as cur:
         cur.execute(DDL)
-        steps = landing_steps(cur) + transaction_steps(cur, schema)
+        steps = landing_steps(cur) + transaction_steps(cur, schema, run_id)
         if steps:
             cur.executemany(
                 f"insert into {TABLE} ({', '.join(COLUMNS)}) values ({', '.join(['%s'] * len(COLUMNS))}) "

@@ -220,3 +220,25 @@ def test_a_source_table_takes_its_sources_owner_unless_it_declares_its_own() -> 
     assert owners_of(manifest, "source.p.feeds.rates") == (Owner("Feeds team", "feeds@example.org"),)
     assert owners_of(manifest, "source.p.feeds.sales") == (Owner("Sales desk", "sales@example.org"),)
     assert owners_of(manifest, "source.p.other.x") == ()
+
+
+def test_a_fact_tonights_build_did_not_build_is_not_reconciled(fresh_db: Warehouse) -> None:
+    """A night whose build skipped fact_transactions leaves an older night's table in the candidate schema: the step
+    into it is not measured (its gap would be no one's), while a night that built it, or checks run by hand, are."""
+    from monitoring import history
+    from monitoring.reconciliation import FACT_NODE, built_tonight
+
+    conn = fresh_db.connect()
+    try:
+        history.ensure_tables(conn)
+        nights = (("skipped-night", "skipped"), ("built-night", "success"))
+        rows = [{"run_id": run, "unique_id": FACT_NODE, "resource_type": "model", "name": "fact_transactions",
+                 "status": status} for run, status in nights]  # fmt: skip
+        rows.append({"run_id": "skipped-night", "unique_id": "model.bank_warehouse.dim_dates",
+                     "resource_type": "model", "name": "dim_dates", "status": "success"})  # fmt: skip
+        history.append(conn, "dbt_node_results", rows)
+        with conn.cursor() as cur:
+            verdicts = [built_tonight(cur, run, FACT_NODE) for run in ("skipped-night", "built-night", "by-hand")]
+    finally:
+        conn.close()
+    assert verdicts == [False, True, True]
