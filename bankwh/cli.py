@@ -22,6 +22,7 @@ COMMAND_MODULES = [
     "bankwh.export",
     "bankwh.report",
     "bankwh.dashboard",
+    "bankwh.erase",
 ]
 
 
