@@ -331,7 +331,7 @@ def check(conn: Connection, run_id: str, schema: str, config: QualityConfig | No
         points: list[Point] = []
         spans: dict[str, tuple[date, date]] = {}
         facts = _exists(cur, f"{schema}.fact_transactions") and _exists(cur, f"{schema}.dim_products")
-        if facts and built_tonight(cur, run_id, "model.bank_warehouse.fact_transactions"):
+        if facts and built_tonight(cur, run_id, "fact_transactions"):
             series, spans = read_volumes(cur, schema, config)
             points += volume_points(series, spans, config, "model.bank_warehouse.fact_transactions")
             if _exists(cur, f"{schema}.fact_fraud"):

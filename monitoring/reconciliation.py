@@ -170,17 +170,17 @@ def landing_steps(cur) -> list[Step]:
     return steps
 
 
-def built_tonight(cur, run_id: str, node: str) -> bool:
-    """False when the night's recorded build (monitoring.dbt_node_results) ran without building `node` (it errored,
-    was skipped after an upstream failure, or was not selected): the candidate schema then holds an older night's
-    table, and comparing it with tonight's staging would report gaps that are no one's. True when the run recorded
-    no build at all (the checks called by hand, on whatever the schema holds)."""
+def built_tonight(cur, run_id: str, model: str) -> bool:
+    """False when the night's recorded build (monitoring.dbt_node_results) ran without building the model named
+    `model` (it errored, was skipped after an upstream failure, or was not selected): the candidate schema then holds
+    an older night's table, and comparing it with tonight's staging would report gaps that are no one's. True when the
+    run recorded no build at all (the checks called by hand, on whatever the schema holds)."""
     if not _exists(cur, "monitoring.dbt_node_results"):
         return True
     cur.execute(
-        "select bool_or(unique_id = %s and status = 'success'), count(*) from monitoring.dbt_node_results "
-        "where run_id = %s",
-        (node, run_id),
+        "select bool_or(resource_type = 'model' and name = %s and status = 'success'), count(*) "
+        "from monitoring.dbt_node_results where run_id = %s",
+        (model, run_id),
     )
     built, recorded = cur.fetchone()
     return bool(built) or not recorded
@@ -192,7 +192,7 @@ def transaction_steps(cur, schema: str, run_id: str = "") -> list[Step]:
     fact = f"{schema}.fact_transactions"
     if not _exists(cur, fact):
         return []
-    into_fact = built_tonight(cur, run_id, FACT_NODE)
+    into_fact = built_tonight(cur, run_id, "fact_transactions")
     steps = []
     for system, t in TRANSACTIONS.items():
         if not all(_exists(cur, t[k]) for k in ("raw", "staging", "verdict")):

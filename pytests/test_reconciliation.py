@@ -238,7 +238,8 @@ def test_a_fact_tonights_build_did_not_build_is_not_reconciled(fresh_db: Warehou
                      "resource_type": "model", "name": "dim_dates", "status": "success"})  # fmt: skip
         history.append(conn, "dbt_node_results", rows)
         with conn.cursor() as cur:
-            verdicts = [built_tonight(cur, run, FACT_NODE) for run in ("skipped-night", "built-night", "by-hand")]
+            runs = ("skipped-night", "built-night", "by-hand")
+            verdicts = [built_tonight(cur, run, "fact_transactions") for run in runs]
     finally:
         conn.close()
     assert verdicts == [False, True, True]
