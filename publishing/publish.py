@@ -304,6 +304,8 @@ def record_in_delta(root: Path, record: PublishedRun) -> int:
     import pyarrow as pa
     from deltalake import DeltaTable, write_deltalake
 
+    from .delta_export import restrict_permissions, restrictive_umask
+
     row = asdict(record)
     table = pa.table(
         {
@@ -317,7 +319,9 @@ def record_in_delta(root: Path, record: PublishedRun) -> int:
         }
     )
     path = root / DELTA_RECORD
-    write_deltalake(str(path), table, mode="append")
+    with restrictive_umask():  # readable by the owner's group only, like the marts' tables
+        write_deltalake(str(path), table, mode="append")
+    restrict_permissions(path)
     return DeltaTable(str(path)).version()
 
 
