@@ -330,3 +330,17 @@ def test_the_export_reads_the_candidate_as_the_exporter(night, tmp_path):
     finally:
         with night.cursor() as cur:
             cur.execute("drop table marts_blue.dim_planted")
+
+
+def test_a_source_schema_the_admin_creates_is_read_by_the_transformer_only(night):
+    """A source loaded by another tool as the admin (a schema of its own): dbt, as the transformer, reads it; no
+    other role does, and the transformer cannot write it."""
+    with night.cursor() as cur:
+        cur.execute("create schema crm; create table crm.contacts as select 1 as contact_id")
+    with _as(night, roles.TRANSFORMER).cursor() as cur:
+        cur.execute("select contact_id from crm.contacts")
+        assert cur.fetchall() == [(1,)]
+    statements = [(role, "select * from crm.contacts") for role in (roles.ANALYST, roles.EXPORTER, roles.LOADER)]
+    for role, statement in [*statements, (roles.TRANSFORMER, "insert into crm.contacts values (2)")]:
+        with pytest.raises(psycopg2.errors.InsufficientPrivilege), _as(night, role).cursor() as cur:
+            cur.execute(statement)

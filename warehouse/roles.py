@@ -207,6 +207,8 @@ def _ensure_roles(admin, passwords: dict[str, str | None], missing_only: bool = 
     return done
 
 
+#: The warehouse's own schemas, which a schema created by the admin for a source of its own is none of.
+_OWN_SCHEMAS = ", ".join(f"'{name}'" for name in (*DBT_SCHEMAS, ADMIN_SCHEMA, MONITORING_SCHEMA, "public"))
 EVENT_TRIGGER_SQL = f"""
 create schema if not exists {ADMIN_SCHEMA};
 revoke all on schema {ADMIN_SCHEMA} from public;
@@ -217,6 +219,13 @@ begin
     for command in select * from pg_event_trigger_ddl_commands() loop
         if command.object_type = 'schema' and command.object_identity like 'raw\\_%' then
             execute format('alter schema %s owner to {LOADER}', command.object_identity);
+        elsif command.object_type = 'schema' and command.object_identity not like 'marts%'
+              and command.object_identity not in ({_OWN_SCHEMAS})
+              and (select rolsuper from pg_roles where rolname = current_user) then
+            -- a source schema of the admin's own (loaded by another tool): the transformer reads it, as it reads raw
+            execute format('grant usage on schema %s to {TRANSFORMER}', command.object_identity);
+            execute format('alter default privileges in schema %s grant select on tables to {TRANSFORMER}',
+                           command.object_identity);
         elsif command.object_type = 'table' and command.schema_name like 'raw\\_%' then
             execute format('alter table %s owner to {LOADER}', command.object_identity);
             if command.schema_name not like '%\\_staging' then
