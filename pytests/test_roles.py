@@ -144,6 +144,8 @@ def test_roles_are_applied_idempotently_and_take_back_what_the_superuser_created
         cur.execute("create table raw_berka.legacy (n int)")
         cur.execute("create schema intermediate")
         cur.execute("create table intermediate.int_legacy (n int)")
+        cur.execute("create schema privacy")
+        cur.execute("create function privacy.legacy() returns int language sql as 'select 1'")
         cur.execute(f"alter event trigger {roles.EVENT_TRIGGER} enable")
     roles.apply(night)
     with night.cursor() as cur:
@@ -152,6 +154,8 @@ def test_roles_are_applied_idempotently_and_take_back_what_the_superuser_created
             "where c.relname in ('legacy', 'int_legacy') order by 1"
         )
         assert cur.fetchall() == [("intermediate", roles.TRANSFORMER), ("raw_berka", roles.LOADER)]
+        cur.execute("select pg_get_userbyid(proowner) from pg_proc where oid = 'privacy.legacy()'::regprocedure")
+        assert cur.fetchone() == (roles.TRANSFORMER,)
     with _as(night, roles.TRANSFORMER).cursor() as cur:
         cur.execute("select count(*) from raw_berka.legacy")
         cur.execute("drop table intermediate.int_legacy")

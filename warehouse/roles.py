@@ -50,8 +50,9 @@ PUBLISHED_SCHEMA = "marts"
 MONITORING_SCHEMA = "monitoring"
 #: What the export reads (the published night, or tonight's candidate before it is published).
 EXPORTER_SCHEMAS = (PUBLISHED_SCHEMA, *CANDIDATE_SCHEMAS)
-#: dbt's schemas (dbt_project.yml); an older warehouse built them as the superuser: they go to the transformer.
-DBT_SCHEMAS = ("staging", "intermediate", "snapshots", "reference", "marts_dev", *CANDIDATE_SCHEMAS)
+#: dbt's schemas (dbt_project.yml; `privacy`: the pseudonym functions of its on-run-start hook, macros/privacy.sql);
+#: an older warehouse built them as the superuser: they go to the transformer.
+DBT_SCHEMAS = ("staging", "intermediate", "snapshots", "reference", "marts_dev", "privacy", *CANDIDATE_SCHEMAS)
 #: Where the event trigger's function lives: the admin's, no role may use it.
 ADMIN_SCHEMA = "bankwh_admin"
 EVENT_TRIGGER = "bankwh_raw_objects_to_loader"
@@ -262,6 +263,14 @@ def _hand_over(cur, schema: str, owner: str) -> int:
     kinds = {"v": "view", "m": "materialized view", "S": "sequence"}
     for name, kind in cur.fetchall():
         cur.execute(f"alter {kinds.get(kind, 'table')} {_ident(schema)}.{_ident(name)} owner to {_ident(owner)}")
+        changed += 1
+    cur.execute(
+        "select p.oid::regprocedure::text from pg_proc p join pg_namespace n on n.oid = p.pronamespace "
+        "where n.nspname = %s and pg_get_userbyid(p.proowner) <> %s and p.prokind in ('f', 'p')",
+        (schema, owner),
+    )
+    for (signature,) in cur.fetchall():
+        cur.execute(f"alter routine {signature} owner to {_ident(owner)}")
         changed += 1
     return changed
 
