@@ -119,7 +119,7 @@ def _start(home: Path, port: int, log: Callable[[str], None]) -> str:
             + (f", attempt {attempt} of {START_ATTEMPTS}" if attempt > 1 else ""))  # fmt: skip
         supervisor = subprocess.Popen(
             [sys.executable, "-m", "orchestration.prefect_local", str(home), str(port)],
-            env=server_env(home),
+            env=server_env(home, url),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -138,10 +138,12 @@ def _start(home: Path, port: int, log: Callable[[str], None]) -> str:
     )
 
 
-def server_env(home: Path) -> dict[str, str]:
-    """The server's environment: its home is the project's, and it reports nothing anywhere."""
+def server_env(home: Path, url: str) -> dict[str, str]:
+    """The server's environment: its home is the project's, its UI asks the API at `url` (by default the UI would
+    ask port 4200, whatever port the server listens on), and it reports nothing anywhere."""
     env = {k: v for k, v in os.environ.items() if k not in ("PREFECT_API_URL", "PREFECT_UI_API_URL")}
-    env.update(PREFECT_HOME=str(home), PREFECT_SERVER_ANALYTICS_ENABLED="false", DO_NOT_TRACK="1")
+    env.update(PREFECT_HOME=str(home), PREFECT_UI_API_URL=url, PREFECT_SERVER_ANALYTICS_ENABLED="false",
+               DO_NOT_TRACK="1")  # fmt: skip
     return env
 
 

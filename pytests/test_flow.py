@@ -206,6 +206,27 @@ def _node_artifact_rows(flow_run_id) -> list[dict]:
     return json.loads(data) if isinstance(data, str) else data
 
 
+def _artifact_data(flow_run_id, key: str) -> str:
+    """The data of the artifact `key` of one flow run (waits, 30 s at most, for the server to record it)."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, ArtifactFilterKey
+    from prefect.utilities.asyncutils import run_coro_as_sync
+
+    async def fetch():
+        async with get_client() as client:
+            return await client.read_artifacts(
+                artifact_filter=ArtifactFilter(
+                    key=ArtifactFilterKey(any_=[key]), flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id])
+                )
+            )
+
+    deadline = time.monotonic() + 30
+    while not (found := run_coro_as_sync(fetch())) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert len(found) == 1, f"expected one {key} artifact of run {flow_run_id}, found {len(found)}"
+    return found[0].data
+
+
 def test_nightly_publishes_then_the_gate_keeps_the_previous_night(
     prefect_harness, clean_env, sales_db, tiny_project, tmp_path
 ):
@@ -266,6 +287,16 @@ def test_nightly_publishes_then_the_gate_keeps_the_previous_night(
     assert blocked.is_failed()
     with pytest.raises(gate.PublishBlocked, match=r"assert_no_negative_amounts"):
         blocked.result()
+    # in the UI: the failing test is a red task of the dbt subflow, named after it, and the night's summary names it
+    # with its owners
+    failed = [r for r in _task_runs(blocked.state_details.flow_run_id) if r.state and r.state.is_failed()]
+    assert [r.name for r in failed] == ["fail assert_no_negative_amounts"]
+    assert "test.tiny_bank.assert_no_negative_amounts" in failed[0].state.message
+    assert "owners: unowned" in failed[0].state.message
+    night = _artifact_data(blocked.state_details.flow_run_id, "nightly-summary")
+    assert night.startswith("# Nightly run: blocked by the publish gate")
+    assert "| test.tiny_bank.assert_no_negative_amounts | fail | unowned | 1 |" in night
+    assert "Not exported tonight" in night
     assert _mart_fingerprints(sales_db) == before and before["fact_sales"][0] == 200
     fact = DeltaTable(str(delta / "fact_sales"))
     assert fact.to_pyarrow_table().num_rows == 200  # the interrupted run's version is rolled back
