@@ -101,6 +101,43 @@ ENTITIES: dict[str, EntitySpec] = {
     ]
 }
 
+#: The longest text the contract accepts per entity and column (characters, after trimming). A longer value is
+#: not truncated: dbt staging rejects its row as `text_too_long` naming the column (macros/value_checks.sql,
+#: `contract_text_limits`, holds the same numbers; pytests/test_bad_values.py checks that they agree). Codes and
+#: amounts have their own checks; IBANs are checked by their ISO 13616 format.
+TEXT_LIMITS: dict[str, dict[str, int]] = {
+    "products": {"product_code": 64, "product_name": 200, "product_type": 32},
+    "clients": {
+        "client_id": 64,
+        "first_name": 100,
+        "last_name": 100,
+        "national_id": 64,
+        "email": 254,
+        "phone": 32,
+        "street": 200,
+        "city": 100,
+        "postal_code": 16,
+        "segment": 32,
+        "kyc_status": 32,
+    },
+    "accounts": {"account_id": 64, "client_id": 64, "product_code": 64, "status": 32},
+    "loans": {"loan_id": 64, "client_id": 64, "account_id": 64, "product_code": 64, "status": 32},
+    "loan_schedules": {"loan_id": 64},
+    "loan_payments": {"payment_id": 64, "loan_id": 64},
+    "transactions": {
+        "transaction_id": 64,
+        "account_id": 64,
+        "channel": 32,
+        "mcc": 8,
+        "merchant": 200,
+        "description": 500,
+    },
+    "balances": {"account_id": 64},
+    "postings": {"posting_id": 64, "account_id": 64, "posting_type": 32, "description": 500},
+    "fraud_labels": {"transaction_id": 64, "label": 32, "fraud_type": 64},
+    "surveys": {"response_id": 64, "client_id": 64, "channel": 32, "comment": 2000},
+}
+
 #: Columns the loader adds to every raw row; a file header may not use these names.
 LINEAGE_COLUMNS = ("_file_name", "_line_number", "_loaded_at", "_dlt_load_id", "_dlt_id")
 

@@ -18,14 +18,16 @@
     upper(nullif(trim({{ expr }}), ''))
 {%- endmacro %}
 
-{#- Signed decimal with a point (`-12.50`) or a decimal comma (`"12,50"`, the decimal_comma defect). -#}
-{% macro parse_amount(expr, scale=2) -%}
+{#- Signed decimal with a point (`-12.50`) or a decimal comma (`"12,50"`, the decimal_comma defect), as
+    numeric(precision, scale). NULL unless the value fits exactly: more integer digits than the column holds would
+    be an overflow error, and more decimals would be rounded silently; amount_problem names either case. -#}
+{% macro parse_amount(expr, scale=2, precision=18) -%}
+    {%- set fits = "0*[0-9]{1," ~ (precision - scale) ~ "}" -%}
+    {%- set decimals = "[0-9]{1," ~ scale ~ "}0*" -%}
     (case
-        when trim({{ expr }}) ~ '^[+-]?[0-9]+(\.[0-9]+)?$'
-            then trim({{ expr }})::numeric
-        when trim({{ expr }}) ~ '^[+-]?[0-9]+,[0-9]+$'
-            then replace(trim({{ expr }}), ',', '.')::numeric
-    end)::numeric(18, {{ scale }})
+        when trim({{ expr }}) ~ '^[+-]?{{ fits }}([.]{{ decimals }})?$' then trim({{ expr }})::numeric
+        when trim({{ expr }}) ~ '^[+-]?{{ fits }},{{ decimals }}$' then replace(trim({{ expr }}), ',', '.')::numeric
+    end)::numeric({{ precision }}, {{ scale }})
 {%- endmacro %}
 
 {% macro parse_integer(expr) -%}
@@ -70,9 +72,13 @@
     end)
 {%- endmacro %}
 
-{#- The delivery (business) date of a landing file, from its name `<entity>/YYYY-MM-DD.csv`. -#}
+{#- The delivery (business) date of a landing file, from its name `<entity>/YYYY-MM-DD.csv`; NULL when the name
+    is no calendar day (`2025-02-31.csv`: the row is then rejected as invalid_delivery_date, not an error). -#}
 {% macro delivery_date_from_file(expr) -%}
-    to_date(substring({{ expr }} from '([0-9]{4}-[0-9]{2}-[0-9]{2})\.csv$'), 'YYYY-MM-DD')
+    {%- set day = "substring(" ~ expr ~ " from '([0-9]{4}-[0-9]{2}-[0-9]{2})[.]csv$')" -%}
+    {{ safe_make_date(
+        "substr(" ~ day ~ ", 1, 4)::integer", "substr(" ~ day ~ ", 6, 2)::integer", "substr(" ~ day ~ ", 9, 2)::integer"
+    ) }}
 {%- endmacro %}
 
 {#- ISO 13616 check: two letters, two check digits, 11-30 alphanumerics, and the mod-97 remainder of the

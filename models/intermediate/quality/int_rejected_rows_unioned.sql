@@ -47,14 +47,18 @@
 with
 
 {#- The transactions' verdict is int_transactions_validated's (it adds unknown_account); the detail of the staging
-    checks comes from the staged row at the same file and line. -#}
+    checks comes from the staged row at the same file and line. #}
 transaction_details as (
     select
-        source_file_name,
-        source_line_number,
-        rejection_detail
-    from {{ ref('stg_core_banking__transactions') }}
-    where not is_valid and rejection_reason != 'unknown_account'
+        validated.*,
+        staged.rejection_detail as staged_rejection_detail
+    from {{ ref('int_transactions_validated') }} as validated
+    left join {{ ref('stg_core_banking__transactions') }} as staged
+        on
+            validated.source_file_name = staged.source_file_name
+            and validated.source_line_number = staged.source_line_number
+            and not staged.is_valid
+    where not validated.is_valid
 ),
 
 rejected as (
@@ -70,17 +74,13 @@ rejected as (
             case
                 when rejection_reason = 'unknown_account'
                     then 'account_id ' || quote_literal(account_id) || ' is in no valid accounts row'
-                else coalesce(transaction_details.rejection_detail, rejection_reason)
+                else coalesce(staged_rejection_detail, rejection_reason)
             end as rejection_detail,
             {%- else %}
             rejection_reason as rejection_detail,
             {%- endif %}
             {{ lineage }}
-        from {{ ref(model) }}
-        {%- if model == 'int_transactions_validated' %}
-            left join transaction_details
-                using (source_file_name, source_line_number)
-        {%- endif %}
+        from {% if model == 'int_transactions_validated' %}transaction_details{% else %}{{ ref(model) }}{% endif %}
         where not is_valid
         {% if not loop.last %}union all{% endif %}
     {%- endfor %}

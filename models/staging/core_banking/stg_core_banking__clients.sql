@@ -1,3 +1,8 @@
+{#- Value checks and reasons: macros/value_checks.sql; one version (client_id, updated_at) delivered twice with
+    other content is a conflicting_duplicate (both rows rejected). -#}
+{%- set problems = ['risk_rating_problem', 'birth_date_problem', 'onboarded_on_problem', 'updated_at_problem',
+    'file_name_problem', 'text_length_problem'] -%}
+
 with
 
 source as (
@@ -22,10 +27,12 @@ parsed as (
         {{ clean_code('kyc_status') }} as kyc_status,
         {{ parse_date('onboarded_on') }} as onboarded_on,
         {{ parse_timestamp('updated_at') }} as updated_at,
-        {{ clean_text('birth_date') }} is not null and {{ parse_date('birth_date') }} is null
-        or {{ clean_text('onboarded_on') }} is not null and {{ parse_date('onboarded_on') }} is null
-        or {{ clean_text('updated_at') }} is not null and {{ parse_timestamp('updated_at') }} is null
-            as has_unreadable_date,
+        {{ integer_problem('risk_rating') }} as risk_rating_problem,
+        {{ date_problem('birth_date') }} as birth_date_problem,
+        {{ date_problem('onboarded_on') }} as onboarded_on_problem,
+        {{ timestamp_problem('updated_at') }} as updated_at_problem,
+        {{ delivery_date_problem('_file_name') }} as file_name_problem,
+        {{ text_problem('clients') }} as text_length_problem,
         _file_name as source_file_name,
         _line_number::bigint as source_line_number,
         {{ delivery_date_from_file('_file_name') }} as delivery_date,
@@ -33,14 +40,26 @@ parsed as (
     from source
 ),
 
-flagged as (
+checked as (
     select
         *,
         {{ rejection_reason(
-            invalid_date="has_unreadable_date",
+            problems=problems,
             missing_mandatory="client_id is null or updated_at is null"
-        ) }} as rejection_reason
+        ) }} as pre_rejection_reason
     from parsed
+),
+
+flagged as (
+    select
+        *,
+        coalesce(
+            pre_rejection_reason,
+            {{ conflict_problem(['client_id', 'updated_at'], ['first_name', 'last_name', 'birth_date', 'national_id',
+                'email', 'phone', 'street', 'city', 'postal_code', 'country', 'segment', 'risk_rating', 'kyc_status',
+                'onboarded_on']) }}
+        ) as rejection_reason
+    from checked
 )
 
 select
@@ -62,6 +81,10 @@ select
     updated_at,
     rejection_reason,
     rejection_reason is null as is_valid,
+    {{ rejection_detail('rejection_reason', problems, notes={
+        'conflicting_duplicate': "'client ' || quote_literal(client_id) || ' as of ' || updated_at
+            || ' is delivered more than once with different content'",
+    }) }} as rejection_detail,
     source_file_name,
     source_line_number,
     delivery_date,

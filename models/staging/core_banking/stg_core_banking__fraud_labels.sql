@@ -1,3 +1,7 @@
+{#- Value checks and reasons: macros/value_checks.sql; one transaction's label reported twice on the same day with
+    other content is a conflicting_duplicate (both rows rejected). -#}
+{%- set problems = ['reported_on_problem', 'file_name_problem', 'text_length_problem'] -%}
+
 with
 
 source as (
@@ -10,8 +14,9 @@ parsed as (
         {{ clean_code('label') }} as label,
         {{ clean_code('fraud_type') }} as fraud_type,
         {{ parse_date('reported_on') }} as reported_on,
-        {{ clean_text('reported_on') }} is not null and {{ parse_date('reported_on') }} is null
-            as has_unreadable_date,
+        {{ date_problem('reported_on') }} as reported_on_problem,
+        {{ delivery_date_problem('_file_name') }} as file_name_problem,
+        {{ text_problem('fraud_labels') }} as text_length_problem,
         _file_name as source_file_name,
         _line_number::bigint as source_line_number,
         {{ delivery_date_from_file('_file_name') }} as delivery_date,
@@ -19,15 +24,25 @@ parsed as (
     from source
 ),
 
-flagged as (
+checked as (
     select
         *,
         {{ rejection_reason(
-            invalid_date="has_unreadable_date",
+            problems=problems,
             missing_mandatory="transaction_id is null or label is null or reported_on is null",
             unknown_code="label not in ('fraud', 'genuine')"
-        ) }} as rejection_reason
+        ) }} as pre_rejection_reason
     from parsed
+),
+
+flagged as (
+    select
+        *,
+        coalesce(
+            pre_rejection_reason,
+            {{ conflict_problem(['transaction_id', 'reported_on'], ['label', 'fraud_type']) }}
+        ) as rejection_reason
+    from checked
 )
 
 select
@@ -37,6 +52,11 @@ select
     reported_on,
     rejection_reason,
     rejection_reason is null as is_valid,
+    {{ rejection_detail('rejection_reason', problems, notes={
+        'unknown_code': "'label ' || quote_literal(label) || ' is neither fraud nor genuine'",
+        'conflicting_duplicate': "'the label of ' || transaction_id || ' reported on ' || reported_on
+            || ' is delivered more than once with different content'",
+    }) }} as rejection_detail,
     source_file_name,
     source_line_number,
     delivery_date,
