@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
 
 import warehouse
 from publishing.publish import PUBLISHED_SCHEMA
@@ -64,9 +63,9 @@ def check_readable(wh: warehouse.Warehouse) -> bool:
 
 def streamlit_command(port: int, host: str) -> list[str]:
     """The Streamlit server for dashboard/app.py: headless, no usage statistics sent anywhere."""
-    import dashboard
+    from importlib.resources import files
 
-    app = Path(dashboard.__file__).with_name("app.py")
+    app = files("dashboard") / "app.py"  # a file of the installed package, editable or not
     return [
         sys.executable, "-m", "streamlit", "run", str(app),
         "--server.port", str(port), "--server.address", host, "--server.headless", "true",
