@@ -127,9 +127,18 @@ ROUTINE = ("Finished in state Completed(", "Created task run", "Executing '", "C
 
 
 class _Console(logging.Filter):
-    """Keeps routine lines off the console: per-node dbt lines (marked by the flow) and steps that completed."""
+    """Keeps routine lines off the console: per-node dbt lines (marked by the flow), steps that completed, and
+    tracebacks, which go to the log file only (the command's last line names the cause in one line)."""
+
+    def __init__(self, log_file: logging.Handler, logged: tuple[str, ...]) -> None:
+        super().__init__()
+        self.log_file, self.logged = log_file, logged
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info or record.exc_text:
+            if not record.name.startswith(self.logged):  # not copied to the log file by its own logger
+                self.log_file.handle(record)
+            return False
         if getattr(record, "bankwh_detail", False):
             return False
         return not (record.levelno <= logging.INFO and str(record.msg).startswith(ROUTINE))
@@ -150,8 +159,9 @@ def quiet_console(log_file: Path) -> Iterator[None]:
     log_file.parent.mkdir(parents=True, exist_ok=True)
     to_file = logging.FileHandler(log_file, encoding="utf-8")
     to_file.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s %(message)s"))
-    loggers = [logging.getLogger(name) for name in ("prefect.flow_runs", "prefect.task_runs", "bankwh")]
-    console = _Console()
+    names = ("prefect.flow_runs", "prefect.task_runs", "bankwh")
+    loggers = [logging.getLogger(name) for name in names]
+    console = _Console(to_file, names)
     consoles = [  # Prefect's console handler sits on the root logger, where the run's records propagate
         handler
         for logger in (logging.getLogger(), *loggers)

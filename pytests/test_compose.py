@@ -242,11 +242,12 @@ def test_worker_deploys_the_nightly_deployment_then_polls_its_pool(resolved):
     pool = deployment["work_pool"]["name"]
     steps = _commands(config["services"]["worker"])
     assert [argv[:3] for argv in steps] == [
+        ["bankwh", "db", "roles"],  # the least-privilege roles exist, with .env's passwords, before any night
         ["prefect", "work-pool", "create"],
         ["prefect", "--no-prompt", "deploy"],
         ["prefect", "worker", "start"],
     ]
-    create, deploy, worker = steps
+    _, create, deploy, worker = steps
     assert create[3] == pool and _option(create, "--type") == "process"
     assert _option(deploy, "--name") == deployment["name"]
     assert _option(worker, "--pool") == pool
