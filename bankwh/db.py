@@ -99,7 +99,19 @@ def _url(args: argparse.Namespace) -> int:
 
 
 def _env(args: argparse.Namespace) -> int:
-    for key, value in _as(args).env().items():
+    """The libpq variables; without --role also what plain `dbt build` needs to run as bankwh's own commands do:
+    the transformer's login (profiles.yml) and the pseudonym key as a session setting (PGOPTIONS, never a dbt var,
+    so dbt writes it into no artifact)."""
+    wh = _as(args)
+    variables = dict(wh.env())
+    if getattr(args, "role", None) is None:
+        import os
+
+        from orchestration import privacy
+
+        variables.update(roles.dbt_env(wh))
+        variables["PGOPTIONS"] = privacy.pgoptions(privacy.resolve_key(), os.environ.get("PGOPTIONS", ""))
+    for key, value in variables.items():
         print(f"export {key}={shlex.quote(value)}")
     return 0
 

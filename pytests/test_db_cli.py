@@ -14,7 +14,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-
 from urllib.parse import quote
 
 import psycopg2
@@ -86,7 +85,21 @@ def test_embedded_lifecycle_start_reuse_env_stop(embedded_env):
     assert embedded.status(root).pid == pid, "a second start must reuse the running server"
 
     exports = _exports(_bankwh("db", "env", env=env).stdout)
-    assert set(exports) == {"PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE"}
+    # the libpq variables, and what plain `dbt build` needs: the transformer's login and the pseudonym key
+    assert set(exports) == {"PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE", "PGOPTIONS"} | {
+        "BANKWH_DBT_ROLE_FOR",
+        "BANKWH_DBT_HOST",
+        "BANKWH_DBT_USER",
+        "BANKWH_DBT_PASSWORD",
+    }
+    dbt_login = psycopg2.connect(
+        host=exports["BANKWH_DBT_HOST"], port=exports["PGPORT"], user=exports["BANKWH_DBT_USER"],
+        password=exports["BANKWH_DBT_PASSWORD"], dbname=exports["PGDATABASE"], options=exports["PGOPTIONS"],
+    )  # fmt: skip
+    with dbt_login, dbt_login.cursor() as cur:
+        cur.execute("select current_user, length(current_setting('bankwh.pseudonym_key')) >= 64")
+        assert cur.fetchone() == ("bankwh_transformer", True)  # a key of 256 bits or more, in hex
+    dbt_login.close()
     assert exports["PGPORT"] == env["BANKWH_EMBEDDED_PORT"]
     # the admin is the superuser on the server's own socket, the only way in without a password
     assert exports["PGHOST"] == str(embedded.socket_dir(root)) and exports["PGUSER"] == "postgres"
@@ -264,10 +277,10 @@ def test_embedded_roles_log_in_with_their_passwords_and_the_admin_only_on_its_so
     analyst = _exports(_bankwh("db", "env", "--role", "analyst", env=env).stdout)
     assert analyst["PGHOST"] == "127.0.0.1" and analyst["PGUSER"] == "bankwh_analyst" and analyst["PGPASSWORD"]
     connect = dict(host="127.0.0.1", port=analyst["PGPORT"], dbname="bank")
-    with psycopg2.connect(**connect, user="bankwh_analyst", password=analyst["PGPASSWORD"]) as conn:
-        with conn.cursor() as cur:
-            cur.execute("select current_user, rolsuper from pg_roles where rolname = current_user")
-            assert cur.fetchone() == ("bankwh_analyst", False)
+    conn = psycopg2.connect(**connect, user="bankwh_analyst", password=analyst["PGPASSWORD"])
+    with conn, conn.cursor() as cur:
+        cur.execute("select current_user, rolsuper from pg_roles where rolname = current_user")
+        assert cur.fetchone() == ("bankwh_analyst", False)
     conn.close()
     for user, password in (("bankwh_analyst", "wrong"), ("postgres", None), ("postgres", "")):
         with pytest.raises(psycopg2.OperationalError) as refused:
