@@ -19,14 +19,19 @@ from .retries import RETRY_DB
 
 
 def _owner_lookup(target_dir: str | None):
-    """Owners by dbt unique_id from the build's manifest.json (none when there is no manifest to read)."""
+    """Owners by dbt unique_id from the build's manifest.json: in `target_dir`, else where the nightly flow told
+    dbt to write it (its dbt_target_dir or dbt_project_dir parameters, as the flow resolves them); none without one."""
+    from prefect.runtime import flow_run
+
     from monitoring.findings import owners_of
     from warehouse.project import project_dir
 
-    target = (
-        Path(target_dir) if target_dir else Path(os.environ.get("BANKWH_DBT_PROJECT_DIR") or project_dir()) / "target"
-    )
-    path = target / "manifest.json"
+    params = flow_run.parameters or {}
+    target = target_dir or params.get("dbt_target_dir")
+    if not target:
+        project = params.get("dbt_project_dir") or os.environ.get("BANKWH_DBT_PROJECT_DIR") or project_dir()
+        target = Path(project) / "target"
+    path = Path(target) / "manifest.json"
     manifest = json.loads(path.read_text()) if path.is_file() else {}
     return lambda node: owners_of(manifest, node)
 
@@ -35,7 +40,7 @@ def _owner_lookup(target_dir: str | None):
 def check_quality(wh, run_id: str, schema: str, target_dir: str | None = None) -> dict[str, Any]:
     """Anomalies and reconciliation of tonight's candidate marts in `schema`, recorded under `monitoring`
     (`anomalies`, `reconciliation`, the audit trail's `load_lineage`), and alerted. `target_dir` is dbt's target
-    folder, for the owners in manifest.json (default: the project's `target`)."""
+    folder, for the owners in manifest.json (default: the nightly flow's)."""
     from monitoring import AlertConfig, anomalies, audit, merge_findings, reconciliation, send_alerts
 
     logger = get_run_logger()

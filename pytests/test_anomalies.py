@@ -99,3 +99,4 @@ def test_planted_volume_drop_is_flagged_and_a_normal_weekend_is_not(quality_nigh
     assert any(r[1].startswith("transactions/") and r[3] > 0 for r in files)  # the defects were measured per file
     alert = next(b for b in night.webhook if "transaction_count all (core_banking)" in b)
     assert "NEW FAILURE" in alert and f"on {DROP_DAY} (Wednesday): {value:,.0f}, expected {low:,.0f} to" in alert
+    assert "owned by Bank warehouse team <data-warehouse@example.org>" in alert  # fact_transactions' group owner
