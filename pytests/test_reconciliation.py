@@ -80,6 +80,8 @@ def quality_night(
         os.environ.update(saved)
     if not state.is_completed():
         _NIGHT["failed"] = f"the quality night did not publish: {state.message}"
+        with server.cursor() as cur:
+            cur.execute(f'drop database if exists "{name}" with (force)')
         pytest.fail(_NIGHT["failed"])
     summary = state.result()
     night = QualityNight(wh, work, state, str(state.state_details.flow_run_id), summary, summary["schema"],
