@@ -55,9 +55,9 @@ transaction_details as (
     from {{ ref('int_transactions_validated') }} as validated
     left join {{ ref('stg_core_banking__transactions') }} as staged
         on
-            validated.source_file_name = staged.source_file_name
-            and validated.source_line_number = staged.source_line_number
-            and not staged.is_valid
+        validated.source_file_name = staged.source_file_name
+        and validated.source_line_number = staged.source_line_number
+        and not staged.is_valid
     where not validated.is_valid
 ),
 
@@ -69,15 +69,15 @@ rejected as (
             ({{ business_key }})::text as business_key,
             rejection_reason,
             {%- if model in detailed %}
-            rejection_detail,
+                rejection_detail,
             {%- elif model == 'int_transactions_validated' %}
-            case
-                when rejection_reason = 'unknown_account'
-                    then 'account_id ' || quote_literal(account_id) || ' is in no valid accounts row'
-                else coalesce(staged_rejection_detail, rejection_reason)
-            end as rejection_detail,
+                case
+                    when rejection_reason = 'unknown_account'
+                        then 'account_id ' || quote_literal(account_id) || ' is in no valid accounts row'
+                    else coalesce(staged_rejection_detail, rejection_reason)
+                end as rejection_detail,
             {%- else %}
-            rejection_reason as rejection_detail,
+                rejection_reason as rejection_detail,
             {%- endif %}
             {{ lineage }}
         from {% if model == 'int_transactions_validated' %}transaction_details{% else %}{{ ref(model) }}{% endif %}

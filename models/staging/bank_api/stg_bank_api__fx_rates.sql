@@ -17,7 +17,7 @@ parsed as (
         published_at::timestamp as published_at,
         {{ amount_problem('rate_per_eur::numeric::text', 6, name='rate_per_eur') }} as rate_problem,
         (case when length(currency::text) > 3
-            then 'text_too_long: currency has ' || length(currency::text) || ' characters, the contract allows 3'
+                then 'text_too_long: currency has ' || length(currency::text) || ' characters, the contract allows 3'
         end) as text_length_problem,
         _dlt_id as record_id,
         _dlt_load_id as load_id

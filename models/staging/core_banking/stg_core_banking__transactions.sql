@@ -32,7 +32,8 @@ source as (
     select * from {{ source('core_banking', 'transactions') }}
 ),
 
-{#- The product of each account as last delivered, for the plausibility bound of its amounts. -#}
+{#- The product of each account as last delivered, for the plausibility bound of its amounts. #}
+
 account_products as (
     select distinct on (account_id)
         account_id,
@@ -46,10 +47,11 @@ account_products as (
         from {{ source('core_banking', 'accounts') }} as accounts
     ) as delivered
     where account_id is not null
-    order by account_id, _file_name desc, _line_number desc
+    order by account_id asc, _file_name desc, _line_number desc
 ),
 
-{#- Each delivered text trimmed once (NULL when empty); every parse below reads these columns. -#}
+{#- Each delivered text trimmed once (NULL when empty); every parse below reads these columns. #}
+
 delivered as materialized (
     select
         {{ clean_text('transaction_id') }} as transaction_id,
@@ -70,7 +72,8 @@ delivered as materialized (
 ),
 
 {#- Every distinct day text of the booking timestamps (their first 10 characters: each date format of the
-    contract is 10 long) and of the value dates, parsed once; a year of transactions has a few hundred. -#}
+    contract is 10 long) and of the value dates, parsed once; a year of transactions has a few hundred. #}
+
 days as (
     select
         day_text,
@@ -83,18 +86,19 @@ days as (
     where day_text is not null
 ),
 
-{#- The delivery date of each landing file, read once per file. -#}
+{#- The delivery date of each landing file, read once per file. #}
+
 files as (
     select
         source_file_name,
         {{ delivery_date_from_file('source_file_name') }} as delivery_date
-    from (select distinct source_file_name from delivered) as names
+    from (select distinct source_file_name from delivered) as file_names
 ),
 
 parsed as materialized (
     select
         delivered.*,
-        {#- parse_timestamp's rule: a bare date is midnight, else `<date>T<clock>` or `<date> <clock>` -#}
+        {#- parse_timestamp's rule: a bare date is midnight, else `<date>T<clock>` or `<date> <clock>` #}
         case
             when length(delivered.booked_at_text) = 10 then booked_days.parsed_day::timestamp
             when substr(delivered.booked_at_text, 11, 1) in ('T', ' ')
@@ -135,18 +139,23 @@ checked as (
         from (
             select
                 parsed.*,
-                {#- amount_problem is NULL only for a value that numeric(18, 2) holds exactly -#}
-                (case when amount_problem is null then replace(amount_text, ',', '.')::numeric end)::numeric(18, 2)
+                {#- amount_problem is NULL only for a value that numeric(18, 2) holds exactly #}
+                (
+                    case when parsed.amount_problem is null then replace(parsed.amount_text, ',', '.')::numeric end
+                )::numeric(18, 2)
                     as amount,
-                case when booked_at_text is not null and booked_at is null
-                    then 'invalid_date: booked_at ' || quote_literal(left(booked_at_text, 80)) end
+                case when parsed.booked_at_text is not null and parsed.booked_at is null
+                        then 'invalid_date: booked_at ' || quote_literal(left(parsed.booked_at_text, 80))
+                end
                     as booked_at_problem,
-                case when value_date_text is not null and value_date is null
-                    then 'invalid_date: value_date ' || quote_literal(left(value_date_text, 80)) end
+                case when parsed.value_date_text is not null and parsed.value_date is null
+                        then 'invalid_date: value_date ' || quote_literal(left(parsed.value_date_text, 80))
+                end
                     as value_date_problem,
-                case when delivery_date is null
-                    then 'invalid_delivery_date: file name ' || quote_literal(source_file_name)
-                        || ' names no calendar day' end as file_name_problem,
+                case when parsed.delivery_date is null
+                        then 'invalid_delivery_date: file name ' || quote_literal(parsed.source_file_name)
+                            || ' names no calendar day'
+                end as file_name_problem,
                 {{ text_problem('transactions') }} as text_length_problem
             from parsed
         ) as amounts
@@ -154,7 +163,8 @@ checked as (
 ),
 
 {#- Keys delivered more than once among the rows that pass every other check, and of those the keys whose copies
-    differ: only these rows are hashed. -#}
+    differ: only these rows are hashed. #}
+
 repeated_keys as (
     select transaction_id
     from checked
@@ -170,9 +180,14 @@ conflicting_keys as (
     where checked.pre_rejection_reason is null
     group by checked.transaction_id
     having count(distinct md5(row(
-        checked.account_id, checked.booked_at, checked.value_date, checked.amount, checked.currency, checked.channel,
-        checked.mcc, checked.merchant, checked.counterparty_iban, checked.description
-    )::text)) > 1
+            checked.account_id,
+            checked.booked_at,
+            checked.value_date,
+            checked.amount,
+            checked.currency,
+            checked.channel,
+            checked.mcc, checked.merchant, checked.counterparty_iban, checked.description
+        )::text)) > 1
 ),
 
 flagged as (
