@@ -186,12 +186,21 @@ def rejected_share_points(files: Iterable[dict[str, Any]], config: QualityConfig
     for f in files:
         if not f["lines_in"]:
             continue
-        found = DAY_IN_NAME.search(f["file"])
-        day = date.fromisoformat(found.group(1)) if found else f["loaded_on"]
+        day = _day_in_name(f["file"]) or f["loaded_on"]
         share = (f["quarantined"] + f["rejected"]) / f["lines_in"]
         points.append(Point(f["source_system"], REJECTED_SHARE, f["file"], day, round(share, 6), 0.0,
                             config.rejected_share_max, None, 0, f["node"]))  # fmt: skip
     return points
+
+
+def _day_in_name(file: str) -> date | None:
+    """The delivery day a file's name carries; None for a name that is no calendar day (2025-02-31.csv), which
+    ingest quarantined whole and which is then counted on the day it was loaded."""
+    found = DAY_IN_NAME.search(file)
+    try:
+        return date.fromisoformat(found.group(1)) if found else None
+    except ValueError:
+        return None
 
 
 def findings_of(points: Iterable[Point], newest: dict[str, date], config: QualityConfig,

@@ -100,3 +100,17 @@ def test_planted_volume_drop_is_flagged_and_a_normal_weekend_is_not(quality_nigh
     alert = next(b for b in night.webhook if "transaction_count all (core_banking)" in b)
     assert "NEW FAILURE" in alert and f"on {DROP_DAY} (Wednesday): {value:,.0f}, expected {low:,.0f} to" in alert
     assert "owned by Bank warehouse team <data-warehouse@example.org>" in alert  # fact_transactions' group owner
+
+
+def test_rejected_share_per_file_counts_a_file_named_no_calendar_day_on_its_load_day() -> None:
+    loaded = date(2025, 3, 4)
+    files = [
+        {"source_system": "core_banking", "file": "transactions/2025-03-03.csv", "loaded_on": loaded,
+         "lines_in": 200, "quarantined": 2, "rejected": 8, "node": "model.x"},
+        {"source_system": "core_banking", "file": "transactions/2025-02-31.csv", "loaded_on": loaded,
+         "lines_in": 10, "quarantined": 10, "rejected": 0, "node": "model.x"},
+    ]  # fmt: skip
+    clean, whole = anomalies.rejected_share_points(files, QualityConfig(rejected_share_max=0.1))
+    assert (clean.day, clean.value, clean.is_anomaly) == (date(2025, 3, 3), 0.05, False)
+    assert (whole.segment, whole.day, whole.value) == ("transactions/2025-02-31.csv", loaded, 1.0)
+    assert whole.is_anomaly
