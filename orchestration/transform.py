@@ -28,6 +28,12 @@ from publishing import gate
 DETAIL = {"bankwh_detail": True}
 
 
+#: dbt prints nothing on the console (the callbacks report); its log file (logs/dbt.log) keeps every event.
+QUIET = ("--log-level", "none", "--log-level-file", "debug")
+#: Failures and warnings of one build shown on the console one line each; the run's summary counts them all.
+FLAGGED_LINES = 20
+
+
 class DbtProgress:
     """dbt callback: one log line per failure or warning, "N of M nodes" at every tenth of the build, and one
     `detail` line per node (for the log file and the UI, kept off the console)."""
@@ -44,6 +50,7 @@ class DbtProgress:
         self.total = 0
         self.done = 0
         self.failed = 0
+        self.flagged = 0  # failures and warnings, each a console line up to FLAGGED_LINES
         self.reported_tenths = 0
         self.nodes: list[dict[str, Any]] = []
         self.invocation_id: str | None = None
@@ -81,7 +88,15 @@ class DbtProgress:
             self.detail(f"dbt {self.done}/{max(self.total, self.done)} {status} {info.unique_id} ({node['seconds']} s)")
         if status in gate.BLOCKING_TEST_STATUSES | {"warn"}:
             self.failed += status != "warn"
-            self.log(f"dbt {status.upper():<5} {info.unique_id}: {node['message']}")
+            self.flagged += 1
+            line = f"dbt {status.upper():<5} {info.unique_id}: {node['message']}"
+            if self.flagged <= FLAGGED_LINES:
+                self.log(line)
+            else:  # a lost database fails every node left: the rest go to the log file and the UI only
+                if self.flagged == FLAGGED_LINES + 1:
+                    self.log(f"dbt: more than {FLAGGED_LINES} failures and warnings; the rest are in the log file")
+                if self.detail is not None:
+                    self.detail(line)
         if self.emit is not None:
             self.emit(node)
         tenths = self.done * 10 // max(self.total, self.done)
@@ -117,8 +132,9 @@ def node_artifact(progress: DbtProgress) -> None:
 def build_args(
     full_refresh: bool, select: str | None, project_dir: Path, profiles_dir: Path, target_dir: Path | None
 ) -> list[str]:
-    """The `dbt build` command line of the night (dbt's console output off: the callback reports)."""
-    args = ["build", "--project-dir", str(project_dir), "--profiles-dir", str(profiles_dir), "--quiet"]
+    """The `dbt build` command line of the night. dbt's console output is off, errors included (a lost database
+    is an error per node left): the callback reports, and dbt's own log file keeps everything."""
+    args = ["build", "--project-dir", str(project_dir), "--profiles-dir", str(profiles_dir), *QUIET]
     if full_refresh:
         args.append("--full-refresh")
     if select:
@@ -206,7 +222,7 @@ def freshness_args(
     """The `dbt source freshness` command line: the build's project, profiles and target folder, so it checks the
     same warehouse and its `sources.json` lands beside the build's artifacts. `select` limits it to some sources
     (e.g. `source:core_banking`); without it dbt checks every source that declares a freshness."""
-    args = ["source", "freshness", "--project-dir", str(project_dir), "--profiles-dir", str(profiles_dir), "--quiet"]
+    args = ["source", "freshness", "--project-dir", str(project_dir), "--profiles-dir", str(profiles_dir), *QUIET]
     if target_dir is not None:
         args += ["--target-path", str(target_dir)]
     if select:
