@@ -141,7 +141,11 @@ class _Console(logging.Filter):
             return False
         if getattr(record, "bankwh_detail", False):
             return False
-        return not (record.levelno <= logging.INFO and str(record.msg).startswith(ROUTINE))
+        if record.levelno > logging.INFO:
+            return True
+        # a task's end state: a failed one was reported by its own step (a failing dbt node by the progress lines)
+        task_ended = record.name == "prefect.task_runs" and str(record.msg).startswith("Finished in state")
+        return not (task_ended or str(record.msg).startswith(ROUTINE))
 
 
 @contextmanager
