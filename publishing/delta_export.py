@@ -246,6 +246,44 @@ def vacuum(dt, retention_hours: int) -> int:
     return len(removed)
 
 
+def drop_history(root: Path) -> dict[str, int]:
+    """Leave every Delta table under root with its current version only; {table: files deleted}.
+
+    Why not `vacuum`: an erasure must leave no trace of older versions, and vacuum with retention 0 deletes their
+    data files but keeps their commits, whose statistics (each column's min and max per file) still hold old
+    values; it also commits two versions of its own, moving every table away from the version the published night
+    records. Here each table gets a checkpoint of its current version, then the commits and checkpoints before it
+    and every data file the current version does not reference are deleted. The version number stays, so readers,
+    the published record and `bankwh status` see the same night; time travel to earlier versions is gone.
+    """
+    from urllib.parse import unquote
+
+    from deltalake import DeltaTable
+
+    deleted: dict[str, int] = {}
+    if not root.is_dir():
+        return deleted
+    with restrictive_umask():
+        for path in sorted(p for p in root.iterdir() if (p / "_delta_log").is_dir()):
+            dt = DeltaTable(str(path))
+            version = dt.version()
+            dt.create_checkpoint()
+            kept = {Path(unquote(uri.removeprefix("file://"))).resolve() for uri in dt.file_uris()}
+            count = 0
+            for entry in (path / "_delta_log").iterdir():
+                number = entry.name.split(".", 1)[0]
+                if number.isdigit() and int(number) < version:
+                    entry.unlink()
+                    count += 1
+            for data in path.rglob("*.parquet"):
+                if "_delta_log" not in data.relative_to(path).parts and data.resolve() not in kept:
+                    data.unlink()
+                    count += 1
+            deleted[path.name] = count
+    restrict_permissions(root)
+    return deleted
+
+
 @contextmanager
 def restrictive_umask() -> Iterator[None]:
     """Files created inside get no permission for others (the umask is per process: restored on the way out)."""
