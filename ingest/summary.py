@@ -78,15 +78,23 @@ class IngestSummary:
                 changes.append(f"{f.file_name}: optional column(s) absent {', '.join(f.missing_columns)}")
         return changes
 
-    def table(self, notable_only: bool = False) -> str:
+    def table(self, notable_only: bool = False, limit: int | None = None) -> str:
         """The files this run read (all but the unchanged) as an aligned text table with a total line.
 
         `notable_only` keeps the files a reader must look at (replaced, quarantined, failed, or with quarantined
         lines): a night reads thousands of clean files, whose lines belong in `monitoring.ingest_files`, not the log.
+        `limit` caps the files that loaded with a few quarantined lines (a first night of the demo bank has 160);
+        files replaced, quarantined whole or failed are always shown, and a line counts the rest.
         """
         shown = [f for f in self.files if f.status != "unchanged"]
+        more = 0
         if notable_only:
             shown = [f for f in shown if f.status != "loaded" or f.quarantined]
+        if limit is not None:
+            partly = [f for f in shown if f.status == "loaded"]
+            more = max(len(partly) - limit, 0)
+            hidden = {id(f) for f in partly[limit:]}
+            shown = [f for f in shown if id(f) not in hidden]
         header = ("file", "status", "lines", "rows", "quarantined", "seconds")
         body = [
             (f.file_name, f.status, str(f.lines_in), str(f.rows), str(f.quarantined), f"{f.seconds:.2f}") for f in shown
@@ -108,4 +116,5 @@ class IngestSummary:
             )
 
         rule = "  ".join("-" * w for w in widths)
-        return "\n".join([fmt(header), rule, *(fmt(r) for r in body), rule, fmt(total)])
+        rest = [f"... and {more} more file(s) with quarantined lines (all in monitoring.ingest_files)"] * bool(more)
+        return "\n".join([fmt(header), rule, *(fmt(r) for r in body), *rest, rule, fmt(total)])

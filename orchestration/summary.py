@@ -86,6 +86,14 @@ def format_summary(summary: dict[str, Any]) -> str:
             f"  alerts: {alerts['new']} new, {alerts['ongoing']} still failing, {alerts['resolved']} resolved"
             + (f", {alerts['errors']} undelivered" if alerts["errors"] else "")
         )
+    quality = summary.get("quality")
+    if quality:
+        unbalanced = f" ({', '.join(quality['unbalanced'])})" if quality.get("unbalanced") else ""
+        lines.append(
+            f"  quality: {quality['anomalies']} anomalies in {quality['points']} points checked; reconciliation "
+            f"{quality['reconciliation_steps']} steps, unexplained difference {quality['unexplained_rows']} rows"
+            + unbalanced
+        )
     if summary.get("export"):
         lines.append(f"  Delta export to {summary.get('delta_root', '')}:")
     for row in summary.get("export", []):
@@ -102,6 +110,8 @@ def format_summary(summary: dict[str, Any]) -> str:
     if summary.get("history"):
         recorded = ", ".join(f"{table} +{n}" for table, n in summary["history"].items())
         lines.append(f"  history (schema monitoring): {recorded}")
+    if summary.get("report"):
+        lines.append(f"  quality report: {summary['report']}")
     if summary.get("seconds"):
         lines.append("  seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in summary["seconds"].items()))
     return "\n".join(lines)

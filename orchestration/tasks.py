@@ -22,6 +22,8 @@ from orchestration.retries import RETRY, RETRY_DB
 ALL_SOURCES = ("files", "api", "berka")
 #: The dbt sources each ingest source loads: tonight's freshness check covers what tonight ingested.
 DBT_SOURCES = {"files": "source:core_banking", "api": "source:bank_api", "berka": "source:raw_berka"}
+#: Files with a few quarantined lines listed in the night's log; the rest are counted (monitoring.ingest_files has all).
+FILE_TABLE_LIMIT = 20
 #: Per-file progress lines of the landing-file ingest: the first, every FILE_LOG_EVERY-th, the last and failures.
 FILE_LOG_EVERY = 250
 
@@ -87,7 +89,7 @@ def _file_ingest_counts(summary) -> dict[str, Any]:
     """The counts the night keeps of a file ingest; the per-file table and the files quarantined whole are logged."""
     logger = get_run_logger()
     logger.info("ingest %s (files loaded clean are counted in the total line):\n%s", summary.source,
-                summary.table(notable_only=True))  # fmt: skip
+                summary.table(notable_only=True, limit=FILE_TABLE_LIMIT))  # fmt: skip
     for quarantined in summary.quarantined_files:
         logger.warning("ingest %s: quarantined whole: %s", summary.source, quarantined)
     if summary.errors:

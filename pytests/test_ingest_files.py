@@ -663,3 +663,7 @@ def test_the_nights_file_table_shows_only_the_files_to_look_at():
     ]
     assert notable[-1].split()[:4] == ["total", "4", "loaded", "29"]
     assert len(summary.table().splitlines()) == len(notable) + 1  # the clean file, shown in the full table only
+    # a cap on the partly rejected files: the replaced and the quarantined stay, a line counts the rest
+    capped = summary.table(notable_only=True, limit=0).splitlines()
+    assert [line.split()[0] for line in capped[2:-3]] == ["clients/2025-01-01.csv", "fraud_labels/2025-01-01.csv"]
+    assert capped[-3].startswith("... and 1 more file(s) with quarantined lines") and capped[-1] == notable[-1]
