@@ -45,6 +45,7 @@ SLOW_TESTS = {
     "test_bankwh_run_as_a_process_exits_with_the_truth",
     "test_cli_run_without_ingest_and_dbt_exports_the_marts",
     "test_nights_write_the_report_and_chromium_draws_every_chart",
+    "test_erase_removes_the_client_from_every_layer_and_every_delta_file",
 }
 
 
