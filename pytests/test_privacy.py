@@ -409,7 +409,7 @@ def test_erase_overwrites_a_client_in_the_raw_layer_and_keeps_every_row(fresh_db
     assert unique <= _raw_text(fresh_db)
 
     env = {**os.environ, **fresh_db.env(), "BANKWH_PROJECT_DIR": str(PROJECT_ROOT)}
-    command = [sys.executable, "-m", "bankwh", "erase", "--client-id", "C001"]
+    command = [sys.executable, "-m", "bankwh", "erase", "--raw-only", "--client-id", "C001"]
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "1 counterparty IBAN(s)" in done.stdout and "1 survey comment(s)" in done.stdout
