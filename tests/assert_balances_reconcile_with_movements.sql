@@ -3,6 +3,11 @@
     closing(d1) + transactions and postings booked in (d1, d2] = closing(d2).
     It proves that dedup kept exactly one copy, that rejected rows stayed out of the ledger and that late
     arrivals landed on their booking day. Returns the breaking (account, day) pairs.
+
+    One pass, no join: balances and movements are one ordered stream per account, and the movements between two
+    balance days are the difference of the running sum at those days. A range join of every balance to every
+    movement was planned as nested loops whenever the staging view's row estimate was low (minutes on 100,000
+    balances).
 -#}
 {{ config(severity='error', group='bank_warehouse') }}
 
@@ -26,16 +31,6 @@ balances as (
     where delivery_rank = 1
 ),
 
-consecutive as (
-    select
-        account_id,
-        balance_date,
-        closing_balance,
-        lag(balance_date) over (partition by account_id order by balance_date) as previous_date,
-        lag(closing_balance) over (partition by account_id order by balance_date) as previous_closing
-    from balances
-),
-
 movements as (
     select
         account_id,
@@ -50,25 +45,59 @@ movements as (
     from {{ ref('int_postings_deduplicated') }}
 ),
 
-checked as (
+events as (
+    -- on a balance day, that day's movements come first: a balance closes its day
     select
-        consecutive.account_id,
-        consecutive.previous_date,
-        consecutive.balance_date,
-        consecutive.previous_closing,
-        consecutive.closing_balance,
-        coalesce(sum(movements.amount), 0) as movements
-    from consecutive
-    left join movements
-        on consecutive.account_id = movements.account_id
-        and consecutive.previous_date < movements.movement_date
-        and consecutive.balance_date >= movements.movement_date
-    where consecutive.previous_date is not null
-    group by 1, 2, 3, 4, 5
+        account_id,
+        movement_date as event_date,
+        0 as is_balance,
+        amount,
+        null::numeric as closing_balance
+    from movements
+    union all
+    select
+        account_id,
+        balance_date as event_date,
+        1 as is_balance,
+        0 as amount,
+        closing_balance
+    from balances
+),
+
+running as (
+    select
+        account_id,
+        event_date,
+        is_balance,
+        closing_balance,
+        sum(amount) over (
+            partition by account_id order by event_date, is_balance rows unbounded preceding
+        ) as moved_until_day
+    from events
+),
+
+consecutive as (
+    select
+        account_id,
+        event_date as balance_date,
+        closing_balance,
+        lag(event_date) over by_day as previous_date,
+        lag(closing_balance) over by_day as previous_closing,
+        moved_until_day - lag(moved_until_day) over by_day as movements
+    from running
+    where is_balance = 1
+    window by_day as (partition by account_id order by event_date)
 )
 
 select
-    *,
+    account_id,
+    previous_date,
+    balance_date,
+    previous_closing,
+    closing_balance,
+    movements,
     previous_closing + movements - closing_balance as difference
-from checked
-where previous_closing + movements != closing_balance
+from consecutive
+where
+    previous_date is not null
+    and previous_closing + movements != closing_balance
