@@ -91,8 +91,8 @@ def _erase(args: argparse.Namespace) -> int:
     print(f"[2/{steps}] night: staging, intermediate, snapshots and marts rebuilt from raw into {schema}, exported "
           f"whole to Delta and published", flush=True)  # fmt: skip
     with one_writer(wh, args, "erase"):
-        dropped = _drop_stale_marts(wh, schema)
-        print(f"[3/{steps}] stale marts built before the erasure dropped: {', '.join(dropped) or 'none'}",
+        dropped = _drop_stale_marts(wh)
+        print(f"[3/{steps}] stale marts built before the erasure emptied: {', '.join(dropped) or 'none'}",
               flush=True)  # fmt: skip
         from publishing.delta_export import drop_history
 
@@ -139,15 +139,21 @@ def _full_refresh_night(args: argparse.Namespace, root: Path, client: str) -> st
     return str(summary["schema"])
 
 
-def _drop_stale_marts(wh, published: str) -> list[str]:
+def _drop_stale_marts(wh) -> list[str]:
     """Empty the candidate schema readers do not see and `marts_dev`: both were built before the erasure. The
-    schemas stay, with their owner and grants (warehouse/roles.py); the next night rebuilds its slot whole."""
+    schemas stay, with their owner and grants (warehouse/roles.py); the next night rebuilds its slot whole.
+
+    The slot readers see is read again here, under the lock: a night that ran between the erasure's night and this
+    step published the other slot (rebuilt from the erased raw layer too), and emptying it would empty the marts."""
     from publishing import publish
 
     kinds = {"r": "table", "p": "table", "f": "foreign table", "v": "view", "m": "materialized view"}
-    stale = [s for s in (*publish.SLOTS, publish.DEV_SCHEMA) if s != published]
     emptied = []
     with wh.cursor() as cur:
+        record = publish.last_published(cur)
+        if record is None:
+            raise RuntimeError("no published night after the erasure's night: nothing emptied")
+        stale = [s for s in (*publish.SLOTS, publish.DEV_SCHEMA) if s != record.schema]
         for schema in stale:
             cur.execute(
                 "select c.relname, c.relkind from pg_class as c join pg_namespace as n on n.oid = c.relnamespace "
