@@ -56,4 +56,5 @@ def pipeline_name(prefix: str, wh: Warehouse) -> str:
     """`<prefix>_<host>_<port>_<database>`, made of word characters only (the host the loader reaches, so the
     name does not change with the admin's way in)."""
     wh = wh.for_role(roles.LOADER)
-    return re.sub(r"\W", "_", f"{prefix}_{wh.host}_{wh.port}_{wh.database}")
+    host = "socket" if wh.host.startswith("/") else wh.host  # a socket folder's path would crowd dlt's log lines
+    return re.sub(r"\W", "_", f"{prefix}_{host}_{wh.port}_{wh.database}")

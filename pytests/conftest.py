@@ -121,9 +121,13 @@ def prefect_harness() -> Iterator[None]:
         yield
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    """One headless Chromium (Debian's package, pytests/screens.py) for every screen test of the session."""
+    """A headless Chromium (Debian's package, pytests/screens.py) for the screen tests of one module.
+
+    Per module, not per session: Playwright's sync API runs an event loop in the main thread while a browser is
+    open, and Prefect's synchronous calls (`State.result()`, `flow.from_source`) then return coroutines, which
+    broke every flow test that ran after the first screen test."""
     from screens import chromium
 
     with chromium() as instance:
