@@ -8,7 +8,7 @@ The nights run in order in one fixture, the way the bank sees them:
 
 1. first night: files + API → dbt build → gate → Delta export;
 2. a planted raw balance that breaks the balance invariant: the run fails naming the test, Delta stays as it was;
-3. the planted row removed and the next day delivered (`bankwh generate --next-day`): the second night runs the
+3. the delivered balance put back and the next day delivered (`bankwh generate --next-day`): the second night runs the
    incremental path (fact_transactions incremental, snapshots record the changed client, only changed months and
    changed marts get a new Delta version).
 The tests then read what each night left behind.
@@ -92,21 +92,34 @@ def _query(wh: Warehouse, sql: str, params: tuple = ()) -> list[tuple]:
         return cur.fetchall()
 
 
-def _plant_bad_balance(wh: Warehouse) -> None:
-    """A second closing balance for an account's day that does not follow from its movements."""
+def _plant_bad_balance(wh: Warehouse) -> tuple[str, str, str]:
+    """An account's last closing balance changed in raw so that it no longer follows from its movements.
+
+    Changed in place, not delivered a second time: a second, different balance for the same account and day is a
+    conflict that staging rejects (both versions), which the balance invariant would then rightly not see.
+    Returns the row's key and its delivered value, to put it back."""
     with wh.cursor() as cur:
         cur.execute(
-            "select account_id, balance_date, _file_name from raw_core_banking.balances b "
+            "select account_id, balance_date, closing_balance from raw_core_banking.balances b "
             "where (select count(distinct balance_date) from raw_core_banking.balances o "
             "       where o.account_id = b.account_id) > 1 "
             "order by balance_date desc, account_id limit 1"
         )
-        account, day, file_name = cur.fetchone()
+        account, day, delivered = cur.fetchone()
         cur.execute(
-            "insert into raw_core_banking.balances (account_id, balance_date, closing_balance, currency, "
-            "_file_name, _line_number, _dlt_load_id, _loaded_at) "
-            "values (%s, %s, '123456789.01', 'EUR', %s, 999999, 'planted', now())",
-            (account, day, file_name),
+            "update raw_core_banking.balances set closing_balance = '123456789.01' "
+            "where account_id = %s and balance_date = %s",
+            (account, day),
+        )
+    return account, day, delivered
+
+
+def _restore_balance(wh: Warehouse, planted: tuple[str, str, str]) -> None:
+    account, day, delivered = planted
+    with wh.cursor() as cur:
+        cur.execute(
+            "update raw_core_banking.balances set closing_balance = %s where account_id = %s and balance_date = %s",
+            (delivered, account, day),
         )
 
 
@@ -137,12 +150,11 @@ def nights(prefect_harness, pipeline_db: Warehouse, tmp_path_factory: pytest.Tem
         first_versions = _versions(delta)
 
         marts_before_block = _marts_fingerprint(pipeline_db)
-        _plant_bad_balance(pipeline_db)
+        planted = _plant_bad_balance(pipeline_db)
         blocked = nightly(**dict(params, sources=[], select=f"+{BALANCE_GATE}"), return_state=True)
         blocked_versions = _versions(delta)
         marts_after_block = _marts_fingerprint(pipeline_db)
-        with pipeline_db.cursor() as cur:
-            cur.execute("delete from raw_core_banking.balances where _dlt_load_id = 'planted'")
+        _restore_balance(pipeline_db, planted)
 
         assert cli.main(["generate", "--next-day", "--out", str(raw)]) == 0
         next_day = json.loads((raw / "manifest.json").read_text())["generator"]["last_day"]
