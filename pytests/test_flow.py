@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from deltalake import DeltaTable
+from fault_helpers import with_env
 
 from bankwh import cli, serve
 from project_root import PROJECT_ROOT
@@ -78,17 +79,19 @@ def tiny_project(tmp_path) -> Path:
     return root
 
 
+#: The tiny project's source: 200 sales of four shops over 60 days.
+SALES = """
+create schema src;
+create table src.sales (sale_id bigint, shop_id int, sold_on date, amount numeric(18,2));
+insert into src.sales
+select g, 1 + g % 4, date '2025-01-01' + g % 60, (g * 13 % 500)::numeric / 4 from generate_series(1, 200) g;
+"""
+
+
 @pytest.fixture
 def sales_db(fresh_db):
     with fresh_db.cursor() as cur:
-        cur.execute(
-            """
-            create schema src;
-            create table src.sales (sale_id bigint, shop_id int, sold_on date, amount numeric(18,2));
-            insert into src.sales
-            select g, 1 + g % 4, date '2025-01-01' + g % 60, (g * 13 % 500)::numeric / 4 from generate_series(1, 200) g;
-            """
-        )
+        cur.execute(SALES)
     return fresh_db
 
 
@@ -803,20 +806,7 @@ def test_bankwh_run_as_a_process_exits_with_the_truth(clean_env, sales_db, tiny_
     errors = [line for line in bad.stderr.splitlines() if line.startswith("bankwh run:")]
     assert len(errors) == 1 and "publish gate closed" in errors[0] and "assert_no_negative_amounts" in errors[0]
     assert "FATAL" not in bad.stderr and "Traceback" not in bad.stderr
-    assert _processes_with_env(f"PREFECT_HOME={tmp_path / 'prefect'}") == []
-
-
-def _processes_with_env(assignment: str) -> list[int]:
-    """Processes whose environment holds `assignment` (what a left-behind Prefect server would inherit)."""
-    found = []
-    needle = assignment.encode() + b"\0"
-    for environ in Path("/proc").glob("[0-9]*/environ"):
-        try:
-            if needle in environ.read_bytes() + b"\0":
-                found.append(int(environ.parent.name))
-        except OSError:  # gone, or not ours to read
-            continue
-    return found
+    assert with_env(f"PREFECT_HOME={tmp_path / 'prefect'}") == []
 
 
 def test_retry_decision_is_by_exception_type_not_by_words():
@@ -928,7 +918,7 @@ def test_a_database_stopped_mid_run_is_one_line_and_exit_1(tiny_project, tmp_pat
     # the cause is named: the database went away (dbt stopped, or the gate closed on nodes that lost it)
     assert re.search(r"(?i)connection|terminating|server", lines[0]), lines[0]
     assert "FATAL: exception not rethrown" not in err and "pg_advisory_unlock" not in err
-    assert _processes_with_env(f"PREFECT_HOME={tmp_path / 'prefect'}") == []
+    assert with_env(f"PREFECT_HOME={tmp_path / 'prefect'}") == []
 
 
 def test_gate_message_stays_one_readable_line_when_every_node_failed():

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from ingest_helpers import client, header, txn, write_lines
 from screens import SCREENSHOTS
-from test_flow import TINY_PROJECT
+from test_flow import SALES, TINY_PROJECT
 
 from bankwh import cli
 from monitoring import report
@@ -91,14 +91,7 @@ def landing(tmp_path) -> Path:
 @pytest.fixture
 def sales_db(fresh_db):
     with fresh_db.cursor() as cur:
-        cur.execute(
-            """
-            create schema src;
-            create table src.sales (sale_id bigint, shop_id int, sold_on date, amount numeric(18,2));
-            insert into src.sales
-            select g, 1 + g % 4, date '2025-01-01' + g % 60, (g * 13 % 500)::numeric / 4 from generate_series(1, 200) g;
-            """
-        )
+        cur.execute(SALES)
         cur.execute(TRANSACTIONS)
     return fresh_db
 
